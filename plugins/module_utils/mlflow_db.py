@@ -196,7 +196,8 @@ def summarize(answer, check_mode):
         result["current_revision"] = ",".join(after) if after else None
         if sorted(after) != sorted(heads):
             return (
-                "the migration ran but the schema is at %s, not at the head %s" % (result["current_revision"], result["head_revision"]),
+                "the migration ran but the schema is at %s, not at the head %s"
+                % (result["current_revision"], result["head_revision"]),
                 result,
             )
     elif not check_mode:

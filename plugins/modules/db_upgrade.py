@@ -88,7 +88,6 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-
 from ansible_collections.mlops.mlflow.plugins.module_utils.mlflow_db import HELPER_SOURCE, encode_request, summarize
 
 
@@ -113,7 +112,9 @@ def run_helper(module, apply):
     try:
         return json.loads(lines[-1])
     except (IndexError, ValueError):
-        module.fail_json(msg="unexpected output from the MLflow environment", stdout=to_native(out), stderr=to_native(err))
+        module.fail_json(
+            msg="unexpected output from the MLflow environment", stdout=to_native(out), stderr=to_native(err)
+        )
 
 
 def main():
@@ -126,7 +127,9 @@ def main():
     )
     python = module.params["python"]
     if not os.access(python, os.X_OK):
-        module.fail_json(msg="python=%s is not an executable interpreter: is the MLflow environment installed?" % python)
+        module.fail_json(
+            msg="python=%s is not an executable interpreter: is the MLflow environment installed?" % python
+        )
 
     answer = run_helper(module, apply=False)
     failure, result = summarize(answer, check_mode=True)

@@ -10,8 +10,8 @@ version_added: 0.1.0
 description:
   - Creates or deletes a bucket through the S3 API with boto3.
   - Idempotent; in check mode it reports what it would do without doing it.
-  - Fails with a message that says what to fix for the usual mistakes: wrong access or secret key,
-    endpoint down or TLS not trusted, invalid bucket name, a name owned by another account.
+  - Fails with a message that says what to fix for the usual mistakes (wrong access or secret key,
+    endpoint down or TLS not trusted, invalid bucket name, a name owned by another account).
 author:
   - mlops.mlflow contributors
 extends_documentation_fragment:
@@ -81,7 +81,6 @@ actions:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.mlops.mlflow.plugins.module_utils.s3 import (
     S3_COMMON_ARGUMENT_SPEC,
     bucket_name_problems,
@@ -126,7 +125,14 @@ def describe_failure(exc, params, operation):
         advice = explain_error_code(code)
         status = http_status(exc)
         if advice:
-            return "%s of bucket %r failed on %s: %s (%s, HTTP %s)" % (operation, params["name"], where, advice, code, status)
+            return "%s of bucket %r failed on %s: %s (%s, HTTP %s)" % (
+                operation,
+                params["name"],
+                where,
+                advice,
+                code,
+                status,
+            )
         return "%s of bucket %r failed on %s: %s (HTTP %s)" % (operation, params["name"], where, exc, status)
     return "%s of bucket %r failed on %s: %s" % (operation, params["name"], where, exc)
 
@@ -178,7 +184,10 @@ def _empty_bucket(client, name):
     try:
         pages = client.get_paginator("list_object_versions").paginate(Bucket=name)
         for page in pages:
-            keys = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            keys = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
             if keys:
                 client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
                 deleted += len(keys)
@@ -205,7 +214,8 @@ def delete_bucket(client, params, check_mode):
         if not bucket_is_empty(client, name):
             if not params["force"]:
                 raise S3BucketError(
-                    "bucket %r still holds objects: empty it first, or set force=true to delete them with the bucket" % name
+                    "bucket %r still holds objects: empty it first, or set force=true to delete them with the bucket"
+                    % name
                 )
             actions.append("delete_objects")
             if not check_mode:

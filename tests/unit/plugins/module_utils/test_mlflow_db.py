@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.mlops.mlflow.plugins.module_utils import mlflow_db
 
 
@@ -15,15 +14,22 @@ def helper():
 
 def migration(rev, down, doc="a migration"):
     down_src = repr(down)
-    return '"""%s\n\nRevision ID: %s\n"""\nimport sqlalchemy as sa\n\nrevision = "%s"\ndown_revision = %s\nbranch_labels = None\n' % (
-        doc,
-        rev,
-        rev,
-        down_src,
+    return (
+        '"""%s\n\nRevision ID: %s\n"""\nimport sqlalchemy as sa\n\nrevision = "%s"\ndown_revision = %s\nbranch_labels = None\n'
+        % (
+            doc,
+            rev,
+            rev,
+            down_src,
+        )
     )
 
 
-LINEAR = [migration("aaa", None, "create base"), migration("bbb", "aaa", "add step"), migration("ccc", "bbb", "add index")]
+LINEAR = [
+    migration("aaa", None, "create base"),
+    migration("bbb", "aaa", "add step"),
+    migration("ccc", "bbb", "add index"),
+]
 
 
 def test_parse_revision_reads_without_importing(helper):
@@ -69,27 +75,46 @@ def test_database_newer_than_installed_mlflow_is_unknown(helper):
 
 def test_summarize_noop():
     failure, result = mlflow_db.summarize(
-        {"mlflow_version": "3.17.2", "current": ["ccc"], "heads": ["ccc"], "pending": [], "empty": False}, check_mode=False
+        {"mlflow_version": "3.17.2", "current": ["ccc"], "heads": ["ccc"], "pending": [], "empty": False},
+        check_mode=False,
     )
     assert failure is None
     assert result["changed"] is False and result["current_revision"] == "ccc" and result["head_revision"] == "ccc"
 
 
 def test_summarize_check_mode_reports_pending():
-    answer = {"current": ["aaa"], "heads": ["ccc"], "pending": [{"revision": "bbb"}, {"revision": "ccc"}], "empty": False}
+    answer = {
+        "current": ["aaa"],
+        "heads": ["ccc"],
+        "pending": [{"revision": "bbb"}, {"revision": "ccc"}],
+        "empty": False,
+    }
     failure, result = mlflow_db.summarize(answer, check_mode=True)
     assert failure is None and result["changed"] is True and len(result["pending"]) == 2
     assert result["current_revision"] == "aaa"
 
 
 def test_summarize_applied_initialisation():
-    answer = {"current": None, "heads": ["ccc"], "pending": [{"revision": "aaa"}], "empty": True, "applied": True, "current_after": ["ccc"]}
+    answer = {
+        "current": None,
+        "heads": ["ccc"],
+        "pending": [{"revision": "aaa"}],
+        "empty": True,
+        "applied": True,
+        "current_after": ["ccc"],
+    }
     failure, result = mlflow_db.summarize(answer, check_mode=False)
     assert failure is None and result["initialized"] is True and result["current_revision"] == "ccc"
 
 
 def test_summarize_detects_incomplete_migration():
-    answer = {"current": ["aaa"], "heads": ["ccc"], "pending": [{"revision": "bbb"}], "applied": True, "current_after": ["bbb"]}
+    answer = {
+        "current": ["aaa"],
+        "heads": ["ccc"],
+        "pending": [{"revision": "bbb"}],
+        "applied": True,
+        "current_after": ["bbb"],
+    }
     failure, _ = mlflow_db.summarize(answer, check_mode=False)
     assert "not at the head" in failure
 
@@ -100,4 +125,7 @@ def test_summarize_downgrade_error_passes_through():
 
 
 def test_request_carries_uri_on_stdin_only():
-    assert mlflow_db.encode_request("postgresql+psycopg2://u:p@h/db", True) == '{"uri": "postgresql+psycopg2://u:p@h/db", "apply": true}'
+    assert (
+        mlflow_db.encode_request("postgresql+psycopg2://u:p@h/db", True)
+        == '{"uri": "postgresql+psycopg2://u:p@h/db", "apply": true}'
+    )

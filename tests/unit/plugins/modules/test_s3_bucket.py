@@ -6,14 +6,13 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
-from botocore.exceptions import ClientError, EndpointConnectionError, SSLError  # noqa: E402
-
 from ansible_collections.mlops.mlflow.plugins.module_utils.s3 import (  # noqa: E402
     bucket_name_problems,
     client_kwargs,
     make_client,
 )
 from ansible_collections.mlops.mlflow.plugins.modules import s3_bucket  # noqa: E402
+from botocore.exceptions import ClientError, EndpointConnectionError, SSLError  # noqa: E402
 
 
 def params(**over):
@@ -123,7 +122,9 @@ def test_absent_with_force_empties_then_deletes(client):
 
 
 def _client_error(code, status, operation="HeadBucket"):
-    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,160 @@
+"""All-in-one host: service, hardening, secrets, PostgreSQL, and a real MLflow client round trip.
+
+The object store here is an S3 stand-in (moto server, see resources/playbooks/s3_standin.yml): the
+MinIO binary cannot be downloaded on the test machines. All S3 traffic checked below is real.
+"""
+
+import os
+
+import pytest
+import testinfra.utils.ansible_runner
+from mlflow_checks import (
+    ENV_FILE,
+    ENV_PYTHON,
+    bucket_objects,
+    env_python,
+    http_status,
+    pinned_mlflow_version,
+    run_roundtrip,
+    sql,
+)
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
+    "mlflow_server"
+)
+
+
+def test_service_active_and_enabled(host):
+    svc = host.service("mlflow")
+    assert svc.is_running
+    assert svc.is_enabled
+
+
+def test_every_mlflow_process_runs_as_mlflow(host):
+    main_pid = host.check_output("systemctl show -p MainPID --value mlflow")
+    assert host.check_output("ps -o user= -p %s", main_pid) == "mlflow"
+    procs = host.check_output("ps -eo user:20,args").splitlines()
+    mlflow_procs = [p for p in procs if "/opt/mlflow/venv" in p]
+    assert len(mlflow_procs) >= 2, procs  # the server and its uvicorn workers
+    assert all(p.split()[0] == "mlflow" for p in mlflow_procs), mlflow_procs
+    assert host.user("mlflow").shell == "/usr/sbin/nologin"
+
+
+def test_env_file_holds_secrets_with_tight_permissions(host, secrets):
+    env = host.file(ENV_FILE)
+    assert env.user == "root" and env.group == "mlflow" and env.mode == 0o640
+    content = env.content_string
+    for secret in secrets:
+        assert secret in content
+
+
+def test_no_secret_in_unit_ps_or_systemd_properties(host, secrets):
+    unit = host.file("/etc/systemd/system/mlflow.service").content_string
+    ps = host.check_output("ps -eo args")
+    props = host.check_output("systemctl show mlflow")
+    for secret in secrets:
+        assert secret not in unit
+        assert secret not in ps
+        assert secret not in props
+    assert "EnvironmentFile=/etc/mlflow/mlflow.env" in unit
+
+
+def test_proxied_artifacts_without_default_artifact_root(host):
+    content = host.file(ENV_FILE).content_string
+    assert 'MLFLOW_SERVE_ARTIFACTS="true"' in content
+    assert 'MLFLOW_ARTIFACTS_DESTINATION="s3://mlflow-artifacts"' in content
+    # --default-artifact-root s3://... together with --serve-artifacts would bypass the proxy.
+    assert "MLFLOW_DEFAULT_ARTIFACT_ROOT" not in content
+    assert 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"' in content
+    assert "postgresql+psycopg2://" in content
+
+
+def test_uvloop_installed_for_uvicorn(host):
+    assert env_python(host, "import uvloop").rc == 0
+
+
+def test_unit_is_sandboxed(host):
+    unit = host.file("/etc/systemd/system/mlflow.service").content_string
+    for line in (
+        "User=mlflow",
+        "Restart=on-failure",
+        "NoNewPrivileges=true",
+        "ProtectSystem=strict",
+        "PrivateTmp=true",
+        "ProtectHome=true",
+    ):
+        assert line in unit
+
+
+def test_pg_hba_has_no_trust_and_admits_only_loopback_for_mlflow(host):
+    hba_path = sql(host, "SHOW hba_file", db="postgres")
+    lines = [
+        line.split()
+        for line in host.file(hba_path).content_string.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert not [line for line in lines if "trust" in line], lines
+    mlflow_lines = [line for line in lines if len(line) >= 5 and line[1] == "mlflow"]
+    assert sorted(line[3] for line in mlflow_lines) == ["127.0.0.1/32", "::1/128"]
+    assert all(line[4] == "scram-sha-256" for line in mlflow_lines)
+    assert (
+        sql(host, "SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'mlflow'", db="postgres")
+        == "t"
+    )
+
+
+def test_health_answers_by_host_name(host, hostvars):
+    assert http_status(host, "http://%s:5000/health" % hostvars["inventory_hostname"]) == 200
+
+
+def test_unknown_host_header_is_refused(host):
+    assert http_status(
+        host, "http://127.0.0.1:5000/api/2.0/mlflow/experiments/search?max_results=1", "evil.example.com"
+    ) in (400, 403)
+    assert http_status(host, "http://127.0.0.1:5000/api/2.0/mlflow/experiments/search?max_results=1") == 200
+
+
+@pytest.fixture(scope="module")
+def roundtrip(host, hostvars):
+    return run_roundtrip(host, "http://%s:5000" % hostvars["inventory_hostname"])
+
+
+def test_client_round_trip_goes_through_the_proxy(roundtrip):
+    assert roundtrip["artifact_uri"].startswith("mlflow-artifacts:/"), roundtrip
+
+
+def test_artifacts_are_in_the_bucket(host, roundtrip):
+    run_prefix = "%s/%s/" % (roundtrip["experiment_id"], roundtrip["run_id"])
+    objects = bucket_objects(host, "mlflow-artifacts", run_prefix)
+    assert objects.get(run_prefix + "artifacts/data/blob.bin") == roundtrip["size_bytes"], objects
+    model_objects = bucket_objects(host, "mlflow-artifacts", "%s/" % roundtrip["experiment_id"])
+    assert any(key.endswith("/MLmodel") for key in model_objects), sorted(model_objects)
+
+
+def test_rows_are_in_postgresql(host, roundtrip):
+    run = roundtrip["run_id"]
+    assert sql(host, "SELECT count(*) FROM experiments WHERE name = '%s'" % roundtrip["experiment"]) == "1"
+    assert sql(host, "SELECT count(*) FROM metrics WHERE run_uuid = '%s' AND key = 'loss'" % run) == "25"
+    assert sql(host, "SELECT count(*) FROM params WHERE run_uuid = '%s'" % run) == "2"
+    assert sql(host, "SELECT count(*) FROM model_versions WHERE name = '%s'" % roundtrip["registered_model"]) == "1"
+
+
+def test_db_upgrade_is_a_noop_at_head(host):
+    uri = host.check_output("bash -c 'set -a; . %s; echo \"$MLFLOW_BACKEND_STORE_URI\"'", ENV_FILE)
+    result = host.ansible(
+        "mlops.mlflow.db_upgrade", "python=%s backend_store_uri=%s" % (ENV_PYTHON, uri), check=False, become=True
+    )
+    assert result["changed"] is False, result
+    assert result["pending"] == []
+    assert result["current_revision"] == result["head_revision"]
+    assert result["mlflow_version"] == pinned_mlflow_version()
+
+
+def test_upgrade_backed_up_first_and_kept_the_data(host):
+    """side_effect put the schema one revision back with a sentinel row, then re-ran the site playbook."""
+    dumps = host.check_output("ls -1 /var/backups/mlflow").split()
+    assert dumps and all(d.endswith(".sql.gz") for d in dumps), dumps
+    dump = "/var/backups/mlflow/" + sorted(dumps)[-1]
+    assert host.file(dump).user == "postgres" and host.file("/var/backups/mlflow").mode == 0o700
+    assert int(host.check_output("zcat %s | grep -c pre-upgrade-sentinel || true", dump)) >= 1
+    assert sql(host, "SELECT count(*) FROM experiments WHERE name = 'pre-upgrade-sentinel'") == "1"

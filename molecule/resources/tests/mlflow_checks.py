@@ -1,0 +1,99 @@
+"""Fixtures and helpers shared by the molecule scenarios' testinfra tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import uuid
+
+import pytest
+
+RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV_PYTHON = "/opt/mlflow/venv/bin/python"
+ENV_FILE = "/etc/mlflow/mlflow.env"
+
+
+@pytest.fixture(scope="module")
+def hostvars(host):
+    return host.ansible.get_variables()
+
+
+@pytest.fixture(scope="module")
+def secrets(hostvars):
+    names = ["mlflow_db_password", "mlflow_s3_access_key", "mlflow_s3_secret_key"]
+    values = [hostvars[n] for n in names if hostvars.get(n)]
+    assert values, "the scenario defines no secrets to look for"
+    return values
+
+
+def sql(host, query, db="mlflow"):
+    """Run a query as the postgres superuser on the database host; return stdout stripped."""
+    cmd = host.run("runuser -u postgres -- psql -d %s -tAXc %s", db, query)
+    assert cmd.rc == 0, cmd.stderr
+    return cmd.stdout.strip()
+
+
+def env_python(host, code, *args, with_env_file=False):
+    """Run Python code in the MLflow environment. Without the env file, the process has no secrets."""
+    inner = ("set -a; . %s; set +a; " % ENV_FILE if with_env_file else "") + 'exec %s -c "$0" "$@"' % ENV_PYTHON
+    quoted = " ".join(shlex.quote(str(a)) for a in (code, *args))
+    return host.run("env -i PATH=/usr/bin:/bin HOME=/tmp bash -c %s %s" % (shlex.quote(inner), quoted))
+
+
+def pinned_mlflow_version():
+    """mlflow_version as the python_env role pins it by default."""
+    import yaml
+
+    with open(os.path.join(RESOURCES, "..", "..", "roles", "python_env", "defaults", "main.yml")) as handle:
+        return yaml.safe_load(handle)["mlflow_version"]
+
+
+def http_status(host, url, host_header=None):
+    code = (
+        "import sys, urllib.request, urllib.error\n"
+        "req = urllib.request.Request(sys.argv[1])\n"
+        "if len(sys.argv) > 2: req.add_header('Host', sys.argv[2])\n"
+        "try:\n    print(urllib.request.urlopen(req, timeout=10).status)\n"
+        "except urllib.error.HTTPError as e:\n    print(e.code)\n"
+    )
+    args = [url] + ([host_header] if host_header else [])
+    cmd = env_python(host, code, *args)
+    assert cmd.rc == 0, cmd.stderr
+    return int(cmd.stdout.strip())
+
+
+def run_roundtrip(host, tracking_uri, size_mb=12):
+    """Copy the client into the host and run it with an empty environment; return its JSON report."""
+    host.ansible(
+        "ansible.builtin.copy",
+        "src=%s/files/mlflow_roundtrip.py dest=/root/mlflow_roundtrip.py mode=0644" % RESOURCES,
+        become=True,
+        check=False,
+    )
+    tag = uuid.uuid4().hex[:10]
+    cmd = host.run(
+        "env -i PATH=/usr/bin:/bin HOME=/tmp %s /root/mlflow_roundtrip.py %s %s %s",
+        ENV_PYTHON,
+        tracking_uri,
+        tag,
+        str(size_mb),
+    )
+    assert cmd.rc == 0, "client round trip failed:\n%s\n%s" % (cmd.stdout[-3000:], cmd.stderr[-5000:])
+    return json.loads(cmd.stdout.strip().splitlines()[-1])
+
+
+def bucket_objects(host, bucket, prefix):
+    """{key: size} of the objects under prefix, listed with the server's own S3 settings."""
+    code = (
+        "import json, os, sys, boto3\n"
+        "from botocore.config import Config\n"
+        "s3 = boto3.client('s3', endpoint_url=os.environ.get('MLFLOW_S3_ENDPOINT_URL'), config=Config(s3={'addressing_style': 'path'}))\n"
+        "out = {}\n"
+        "for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[1], Prefix=sys.argv[2]):\n"
+        "    out.update({o['Key']: o['Size'] for o in page.get('Contents', [])})\n"
+        "print(json.dumps(out))\n"
+    )
+    cmd = env_python(host, code, bucket, prefix, with_env_file=True)
+    assert cmd.rc == 0, cmd.stderr
+    return json.loads(cmd.stdout.strip())

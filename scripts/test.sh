@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Run every test: lint, unit, sanity, and the molecule scenarios in Docker.
+# On a fresh Debian 12 machine (as root) it installs what it needs: docker.io, debootstrap, rsync,
+# python3-venv, the pinned tools in .venv, the test image and the wheelhouse.
+#   scripts/test.sh                 everything
+#   scripts/test.sh lint|units|sanity|molecule [scenario...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+source scripts/env.sh
+export NO_COLOR=1 PY_COLORS=0
+
+stage=${1:-all}; shift || true
+declare -a timings=()
+run() {  # run NAME CMD...: time a stage and record it
+  local name=$1; shift
+  local t0=$SECONDS
+  echo "=== $name"
+  "$@"
+  timings+=("$(printf '%-28s %4ds' "$name" $((SECONDS - t0)))")
+}
+summary() { echo "=== stage times"; printf '%s\n' "${timings[@]}"; }
+trap summary EXIT
+
+need_debs() {
+  local missing=()
+  for cmd_pkg in "$@"; do command -v "${cmd_pkg%%:*}" >/dev/null 2>&1 || missing+=("${cmd_pkg##*:}"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || { echo "missing: ${missing[*]} (install them, or run as root)" >&2; exit 1; }
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+lint() {
+  yamllint -s .
+  ansible-lint -q
+  ruff check .
+  ruff format --check --diff plugins tests molecule
+}
+
+molecule_scenarios() {
+  need_debs rsync:rsync debootstrap:debootstrap
+  scripts/docker-engine.sh
+  scripts/build-image.sh
+  scripts/wheelhouse.sh
+  export MLFLOW_APT_CACHE="$here/.cache/apt-archives"
+  mkdir -p "$MLFLOW_APT_CACHE/partial"
+  local scenarios=("$@")
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default)
+  for s in "${scenarios[@]}"; do
+    run "molecule $s" molecule test -s "$s"
+  done
+}
+
+need_debs rsync:rsync
+run bootstrap scripts/bootstrap.sh
+case "$stage" in
+  all)
+    run lint lint
+    run "repo tests" python -m pytest -q -p no:cacheprovider tests/unit_repo
+    run "ansible-test sanity" scripts/ansible-test.sh sanity
+    run "ansible-test units" scripts/ansible-test.sh units
+    molecule_scenarios "$@"
+    ;;
+  lint) run lint lint ;;
+  units) run "repo tests" python -m pytest -q -p no:cacheprovider tests/unit_repo; run "ansible-test units" scripts/ansible-test.sh units ;;
+  sanity) run "ansible-test sanity" scripts/ansible-test.sh sanity ;;
+  molecule) molecule_scenarios "$@" ;;
+  *) echo "unknown stage $stage" >&2; exit 2 ;;
+esac
+echo "=== all passed"
