@@ -51,6 +51,11 @@ build() {  # the tarball installs and its modules document themselves
   rm -rf "$tmp"
 }
 
+molecule_test() {
+  molecule test -s "$1" 2>&1 | python3 scripts/phase-times.py
+  return "${PIPESTATUS[0]}"
+}
+
 molecule_scenarios() {
   need_debs rsync:rsync debootstrap:debootstrap
   scripts/docker-engine.sh
@@ -61,7 +66,7 @@ molecule_scenarios() {
   local scenarios=("$@")
   [ ${#scenarios[@]} -gt 0 ] || scenarios=(default)
   for s in "${scenarios[@]}"; do
-    run "molecule $s" molecule test -s "$s"
+    run "molecule $s" molecule_test "$s"
   done
 }
 
