@@ -27,7 +27,8 @@ args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]  
 sys.exit(subprocess.call([sys.executable, "-m", "pip", "install"] + args))
 PY
 fi
-root="${MLFLOW_ANSIBLE_TEST_ROOT:-/var/tmp/mlops-mlflow-ansible-test}"  # outside any git checkout: ansible-test honours .gitignore of enclosing repos
+# outside any git checkout (ansible-test honours .gitignore of enclosing repos), one per checkout
+root="${MLFLOW_ANSIBLE_TEST_ROOT:-/var/tmp/mlops-mlflow-ansible-test-$(echo "$MLFLOW_REPO" | sha1sum | cut -c1-8)}"
 dest="$root/ansible_collections/mlops/mlflow"
 mkdir -p "$dest"
 rsync -a --delete --delete-excluded --exclude .git --exclude .venv --exclude .cache --exclude scripts --exclude .ci \
