@@ -18,6 +18,7 @@ from mlflow_checks import (
     run_roundtrip,
     sql,
 )
+from testinfra.modules.ansible import AnsibleException
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
     "mlflow_server"
@@ -148,6 +149,38 @@ def test_db_upgrade_is_a_noop_at_head(host):
     assert result["pending"] == []
     assert result["current_revision"] == result["head_revision"]
     assert result["mlflow_version"] == pinned_mlflow_version()
+
+
+def test_db_upgrade_initialises_dry_runs_and_refuses_a_newer_schema(host):
+    """db_upgrade on a scratch database of the real PostgreSQL, as the postgres superuser (peer auth)."""
+    sql(host, "DROP DATABASE IF EXISTS mlflow_scratch", db="postgres")
+    sql(host, "CREATE DATABASE mlflow_scratch", db="postgres")
+    args = "python=%s backend_store_uri=postgresql+psycopg2:///mlflow_scratch?host=/var/run/postgresql" % ENV_PYTHON
+    try:
+        dry = host.ansible("mlops.mlflow.db_upgrade", args, check=True, become=True, become_user="postgres")
+        assert dry["changed"] is True and dry["current_revision"] is None
+        assert len(dry["pending"]) > 50 and dry["pending"][-1]["revision"] == dry["head_revision"]
+        assert sql(host, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", db="mlflow_scratch") == "0"
+
+        done = host.ansible("mlops.mlflow.db_upgrade", args, check=False, become=True, become_user="postgres")
+        assert done["changed"] is True and done["initialized"] is True
+        assert done["current_revision"] == done["head_revision"]
+        assert int(sql(host, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", db="mlflow_scratch")) > 20
+
+        again = host.ansible("mlops.mlflow.db_upgrade", args, check=False, become=True, become_user="postgres")
+        assert again["changed"] is False and again["pending"] == []
+
+        # a schema migrated by a newer MLflow than the installed one: refuse, change nothing
+        sql(host, "UPDATE alembic_version SET version_num = 'ffffffffffff'", db="mlflow_scratch")
+        try:
+            refused = host.ansible("mlops.mlflow.db_upgrade", args, check=False, become=True, become_user="postgres")
+        except AnsibleException as exc:  # testinfra raises only when the result carries failed=true
+            refused = exc.result
+        assert "was migrated by a newer MLflow" in refused.get("msg", ""), refused
+        assert refused["changed"] is False and refused["current_revision"] == "ffffffffffff"
+        assert sql(host, "SELECT version_num FROM alembic_version", db="mlflow_scratch") == "ffffffffffff"
+    finally:
+        sql(host, "DROP DATABASE IF EXISTS mlflow_scratch", db="postgres")
 
 
 def test_upgrade_backed_up_first_and_kept_the_data(host):
