@@ -1,0 +1,117 @@
+"""Bad input fails in playbooks/preflight.yml, before any change, with a message naming the variable.
+
+Each case runs the real preflight playbook (argument specs + preflight tasks of every role) against
+localhost in all groups, with one wrong input on top of a valid baseline. The baseline itself must
+pass with changed=0, so a case can only pass for the reason it names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BASELINE = {
+    "mlflow_db_password": "a-valid-db-password-123",
+    "mlflow_s3_access_key": "test-access-key",
+    "mlflow_s3_secret_key": "a-valid-secret-key-456",
+    "mlflow_s3_endpoint_url": "http://127.0.0.1:9000",
+}
+
+# (case id, variables to set (None removes it), the variable the message must name)
+CASES = [
+    ("db password missing", {"mlflow_db_password": None}, "mlflow_db_password"),
+    ("db password short", {"mlflow_db_password": "short"}, "mlflow_db_password"),
+    ("db password known default", {"mlflow_db_password": "password1234"}, "mlflow_db_password"),
+    ("db password not a string", {"mlflow_db_password": ["a", "list"]}, "mlflow_db_password"),
+    ("s3 secret key missing", {"mlflow_s3_secret_key": None}, "mlflow_s3_secret_key"),
+    ("s3 secret key minioadmin", {"mlflow_s3_secret_key": "minioadmin"}, "mlflow_s3_secret_key"),
+    ("s3 access key missing", {"mlflow_s3_access_key": None}, "mlflow_s3_access_key"),
+    ("bucket name uppercase", {"mlflow_s3_bucket": "MLflow_Artifacts"}, "mlflow_s3_bucket"),
+    ("bucket name is an IP", {"mlflow_s3_bucket": "10.0.0.1"}, "mlflow_s3_bucket"),
+    ("endpoint without scheme", {"mlflow_s3_endpoint_url": "minio:9000"}, "mlflow_s3_endpoint_url"),
+    ("unknown env manager", {"mlflow_python_env_manager": "pipenv"}, "mlflow_python_env_manager"),
+    ("unknown artifact store", {"mlflow_artifact_store": "gcs"}, "mlflow_artifact_store"),
+    ("mlflow version not a release", {"mlflow_version": "latest"}, "mlflow_version"),
+    (
+        "conda checksum malformed",
+        {"mlflow_python_env_manager": "conda", "mlflow_python_env_conda_installer_checksum": "md5:abc"},
+        "mlflow_python_env_conda_installer_checksum",
+    ),
+    ("port not a number", {"mlflow_server_port": "http"}, "mlflow_server_port"),
+    ("port out of range", {"mlflow_server_port": 70000}, "mlflow_server_port"),
+    ("workers zero", {"mlflow_server_workers": 0}, "mlflow_server_workers"),
+    (
+        "pg_hba open to all without opt-in",
+        {"mlflow_postgresql_extra_client_cidrs": ["0.0.0.0/0"]},
+        "mlflow_postgresql_allow_any_address",
+    ),
+    (
+        "pg_hba CIDR malformed",
+        {"mlflow_postgresql_extra_client_cidrs": ["10.0.0.5"]},
+        "mlflow_postgresql_extra_client_cidrs",
+    ),
+    ("db name with capitals", {"mlflow_db_name": "MLflow-DB"}, "mlflow_db_name"),
+    (
+        "sftp destination with ~",
+        {"mlflow_server_artifacts_destination": "sftp://mlflow@store:~/mlflow/mlruns"},
+        "mlflow_server_artifacts_destination",
+    ),
+    (
+        "relative artifact destination",
+        {"mlflow_server_artifacts_destination": "mlruns"},
+        "mlflow_server_artifacts_destination",
+    ),
+    ("sslmode unknown", {"mlflow_db_sslmode": "on"}, "mlflow_db_sslmode"),
+]
+
+
+def run_preflight(variables):
+    inventory = {
+        "all": {
+            "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
+            "children": {g: {"hosts": {"localhost": {}}} for g in ("mlflow_db", "mlflow_server", "mlflow_artifacts")},
+        }
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        inv = Path(tmp, "inventory.json")
+        inv.write_text(json.dumps(inventory))
+        extra = Path(tmp, "vars.json")
+        extra.write_text(json.dumps({k: v for k, v in variables.items() if v is not None}))
+        env = dict(
+            os.environ,
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+            ANSIBLE_GATHER_SUBSET="!all,!min,distribution",
+        )
+        return subprocess.run(
+            ["ansible-playbook", "-i", str(inv), "-e", "@%s" % extra, str(ROOT / "playbooks" / "preflight.yml")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+
+
+def test_valid_baseline_passes_and_changes_nothing():
+    result = run_preflight(BASELINE)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "changed=0" in result.stdout and "failed=0" in result.stdout
+
+
+@pytest.mark.parametrize(("case", "override", "variable"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_fails_naming_the_variable(case, override, variable):
+    variables = dict(BASELINE)
+    variables.update(override)
+    result = run_preflight(variables)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, "%s was accepted:\n%s" % (case, output[-3000:])
+    assert variable in output, "%s: the error does not name %s:\n%s" % (case, variable, output[-3000:])
+    assert "changed=0" in result.stdout or "changed=" not in result.stdout
