@@ -56,7 +56,9 @@ def copy_stdlib(prefix: Path):
         dest,
         symlinks=False,
         ignore=lambda d, names: [
-            n for n in names if n in SKIP_STDLIB or n.startswith("config-") or n.startswith("_test") or n.startswith("xx")
+            n
+            for n in names
+            if n in SKIP_STDLIB or n.startswith("config-") or n.startswith("_test") or n.startswith("xx")
         ],
     )
     # Debian's patches install into <prefix>/local/lib/.../dist-packages; conda's python uses
@@ -102,7 +104,6 @@ def bundle_libraries(prefix: Path):
         wanted.update(needed_libs(elf))
     for name, path in sorted(wanted.items()):
         shutil.copy2(os.path.realpath(path), libdir / name)
-        os.chmod(libdir / name, 0o755)
     for elf, rpath in [(binary, "$ORIGIN/../lib")] + [(m, "$ORIGIN/../..") for m in modules]:
         run("patchelf", "--set-rpath", rpath, str(elf))
     for name in wanted:
@@ -121,7 +122,9 @@ def build_python_tree(prefix: Path, pip_wheel: str):
     env = {"PATH": "/usr/bin:/bin", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     # pip runs from its own wheel and installs itself into the new tree (no .pyc: they embed paths)
     run(str(prefix / "bin" / PY), pip_wheel + "/pip", "install", "-q", "--no-index", "--no-compile", pip_wheel, env=env)
-    site = run(str(prefix / "bin" / PY), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", env=env).strip()
+    site = run(
+        str(prefix / "bin" / PY), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", env=env
+    ).strip()
     path = run(str(prefix / "bin" / PY), "-c", "import sys; print(sys.path)", env=env)
     if site != str(prefix / "lib" / PY / "site-packages") or site not in path or not (prefix / "bin" / "pip").exists():
         sys.exit("the python tree does not have conda's layout: purelib=%s, sys.path=%s" % (site, path))
@@ -143,7 +146,12 @@ def conda_package(prefix: Path, out_dir: Path, name: str, version: str, depends=
             paths.append({"_path": rel, "path_type": "softlink", "size_in_bytes": len(os.readlink(path))})
             continue
         data = path.read_bytes()
-        entry = {"_path": rel, "path_type": "hardlink", "sha256": hashlib.sha256(data).hexdigest(), "size_in_bytes": len(data)}
+        entry = {
+            "_path": rel,
+            "path_type": "hardlink",
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size_in_bytes": len(data),
+        }
         if placeholder in data:
             mode = "binary" if b"\0" in data else "text"
             entry.update(file_mode=mode, prefix_placeholder=str(prefix))
@@ -213,7 +221,6 @@ def make_installer(out: Path, channel: Path, rattler_wheel: str, version: str):
     with open(installer, "wb") as handle:
         handle.write(header.encode())
         handle.write(payload.getvalue())
-    os.chmod(installer, 0o755)
     digest = hashlib.sha256(installer.read_bytes()).hexdigest()
     (out / (installer.name + ".sha256")).write_text(digest + "\n")
     return installer, digest

@@ -21,9 +21,7 @@ import rattler  # noqa: E402
 
 channel = rattler.Channel("file://" + os.path.join(payload, "base-channel"))
 records = asyncio.run(rattler.solve([channel], ["python"], platforms=["linux-64", "noarch"]))
-asyncio.run(
-    rattler.install(records, target_prefix=prefix, cache_dir=os.path.join(prefix, "pkgs"), show_progress=False)
-)
+asyncio.run(rattler.install(records, target_prefix=prefix, cache_dir=os.path.join(prefix, "pkgs"), show_progress=False))
 site = glob.glob(os.path.join(prefix, "lib", "python3.*", "site-packages"))[0]
 zipfile.ZipFile(wheel).extractall(site)
 for sub in ("bin", "condabin"):
@@ -31,7 +29,7 @@ for sub in ("bin", "condabin"):
     target = os.path.join(prefix, sub, "conda")
     with open(os.path.join(payload, "conda.py")) as src, open(target, "w") as dst:
         dst.write("#!%s/bin/python3 -I\n" % prefix + src.read())
-    os.chmod(target, 0o755)
+    os.chmod(target, 0o755)  # noqa: S103 - an executable, like conda's own bin/conda
 with open(os.path.join(prefix, ".condarc"), "w") as rc:
     rc.write("# STAND-IN conda (tests/standins/conda): default channel as in Miniforge\nchannels:\n  - conda-forge\n")
 with open(os.path.join(prefix, "conda-meta", "history"), "a") as history:
