@@ -24,7 +24,10 @@ if [ -e "$PREFIX" ] && [ "$UPDATE" = 0 ]; then
   exit 1
 fi
 command -v bzip2 >/dev/null || { echo "ERROR: bzip2 is needed to extract the packages" >&2; exit 1; }
-tmp=$(mktemp -d)
+# Unpack inside the prefix, as Miniforge does: /tmp is often mounted noexec.
+mkdir -p "$PREFIX"
+tmp="$PREFIX/_standin_installer"
+rm -rf "$tmp" && mkdir "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 echo "PREFIX=$PREFIX"
 echo "Unpacking payload ..."
