@@ -2,7 +2,7 @@
 # ansible-test sanity and units for the collection, offline-safe.
 # The collection is copied (what `ansible-galaxy collection build` ships, plus tests/unit and tests/sanity) to
 # a directory outside the checkout, as ansible_collections/mlops/mlflow where ansible-test expects it.
-# The test harness (molecule/, scripts/, tests/unit_repo) is not part of the shipped collection.
+# The test harness (molecule/, scripts/, tests/unit_repo, tests/standins) is not part of the shipped collection.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$MLFLOW_REPO/scripts/bootstrap.sh"
@@ -32,7 +32,7 @@ root="${MLFLOW_ANSIBLE_TEST_ROOT:-/var/tmp/mlops-mlflow-ansible-test-$(echo "$ML
 dest="$root/ansible_collections/mlops/mlflow"
 mkdir -p "$dest"
 rsync -a --delete --delete-excluded --exclude .git --exclude .venv --exclude .cache --exclude scripts --exclude .ci \
-  --exclude tests/images --exclude tests/output --exclude tests/unit_repo --exclude molecule --exclude .config --exclude '__pycache__' --exclude .ruff_cache --exclude .pytest_cache "$MLFLOW_REPO/" "$dest/"
+  --exclude tests/images --exclude tests/output --exclude tests/unit_repo --exclude tests/standins --exclude molecule --exclude .config --exclude '__pycache__' --exclude .ruff_cache --exclude .pytest_cache "$MLFLOW_REPO/" "$dest/"
 cd "$dest"
 export ANSIBLE_COLLECTIONS_PATH="$root:$MLFLOW_REPO/.cache/collections"
 what=${1:-all}

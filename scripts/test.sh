@@ -64,8 +64,12 @@ molecule_scenarios() {
   export MLFLOW_APT_CACHE="$here/.cache/apt-archives"
   mkdir -p "$MLFLOW_APT_CACHE/partial"
   local scenarios=("$@")
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default)
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default conda)
+  # conda-real needs the real Miniforge installer and conda-forge: opt-in, on online machines.
+  [ "${MLFLOW_TEST_REAL_CONDA:-0}" != 1 ] || [ $# -gt 0 ] || scenarios+=(conda-real)
   for s in "${scenarios[@]}"; do
+    # conda: the STAND-IN installer and channel (tests/standins/conda), rebuilt when its sources change
+    [ "$s" != conda ] || run "conda stand-in build" tests/standins/conda/build.sh
     run "molecule $s" molecule_test "$s"
   done
 }

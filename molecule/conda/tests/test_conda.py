@@ -1,0 +1,72 @@
+"""python_env with the conda manager, against the STAND-IN installer and channel.
+
+The installer, the channel and the `conda` command in it are a STAND-IN built by tests/standins/conda
+(no conda channel is reachable where these tests run): a python 3.11 conda package made from Debian's
+Python, and a `conda` that only implements `conda create` (solved and installed by py-rattler). What is
+tested is the role: download with checksum, `-b -p PREFIX`, `conda create` with the configured
+channels, pip install of the pinned MLflow into the environment, the published environment path.
+"""
+
+import os
+
+import testinfra.utils.ansible_runner
+from conda_checks import (
+    CONDA_PREFIX,
+    ENV_DIR,
+    INSTALLER_DOWNLOAD,
+    check_environment,
+    check_mlflow_in_environment,
+    role_run,
+)
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
+    "mlflow_server"
+)
+
+CHANNEL = "http://127.0.0.1:8471/channel"
+STANDIN_SHA256 = os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", ".cache", "conda-standin", "Miniforge3-standin-Linux-x86_64.sh.sha256"
+)
+
+
+def test_installer_installed_conda_at_the_prefix(host):
+    conda = host.file(CONDA_PREFIX + "/bin/conda")
+    assert conda.is_file and conda.mode & 0o111
+    assert "STAND-IN" in conda.content_string  # this scenario runs the stand-in, not conda
+    assert host.file(CONDA_PREFIX + "/conda-meta").is_directory
+    assert not host.file(INSTALLER_DOWNLOAD).exists  # the installer was cleaned up
+
+
+def test_environment_has_python_311_from_the_configured_channel(host):
+    records = check_environment(host)
+    python = [r for r in records if r["name"] == "python"]
+    assert python and python[0]["url"].startswith(CHANNEL + "/linux-64/"), records
+
+
+def test_pinned_mlflow_and_drivers_in_the_environment(host):
+    check_mlflow_in_environment(host)
+
+
+def test_role_publishes_the_environment_dir(host):
+    result = role_run(host, checksum_from=STANDIN_SHA256)
+    assert result.rc == 0, result.output
+    assert result.published_dir == ENV_DIR, result.output
+    assert result.changed == 0, result.output
+
+
+def test_wrong_installer_checksum_fails_before_running_it(host):
+    prefix = "/opt/conda-wrong-checksum"
+    result = role_run(host, checksum="sha256:" + "0" * 64, prefix=prefix)
+    assert result.rc != 0
+    assert "did not match " + "0" * 64 in result.output, result.output
+    assert not host.file(prefix).exists
+    assert not host.file(INSTALLER_DOWNLOAD).exists
+
+
+def test_missing_checksum_is_refused_naming_the_variable(host):
+    prefix = "/opt/conda-no-checksum"
+    result = role_run(host, checksum="", prefix=prefix)
+    assert result.rc != 0
+    assert "mlflow_python_env_conda_installer_checksum" in result.output, result.output
+    assert "sha256:<64 hex digits>" in result.output, result.output
+    assert not host.file(prefix).exists
