@@ -120,4 +120,4 @@ def test_volume_list(tmp_path, hosts, dirs, expected):
     assert result.returncode == 0, result.stdout + result.stderr
     tasks = json.loads(result.stdout)["plays"][0]["tasks"]
     shown = {host: res["msg"] for host, res in tasks[-1]["hosts"].items()}
-    assert shown == {h: expected for h in hosts}
+    assert shown == dict.fromkeys(hosts, expected)
