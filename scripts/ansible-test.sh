@@ -32,7 +32,7 @@ root="${MLFLOW_ANSIBLE_TEST_ROOT:-/var/tmp/mlops-mlflow-ansible-test-$(echo "$ML
 dest="$root/ansible_collections/mlops/mlflow"
 mkdir -p "$dest"
 rsync -a --delete --delete-excluded --exclude .git --exclude .venv --exclude .cache --exclude scripts --exclude .ci \
-  --exclude tests/images --exclude tests/output --exclude tests/unit_repo --exclude molecule --exclude .config --exclude '__pycache__' --exclude .ruff_cache --exclude .pytest_cache "$MLFLOW_REPO/" "$dest/"
+  --exclude tests/images --exclude tests/output --exclude tests/unit_repo --exclude tests/standins --exclude molecule --exclude .config --exclude '__pycache__' --exclude .ruff_cache --exclude .pytest_cache "$MLFLOW_REPO/" "$dest/"
 cd "$dest"
 export ANSIBLE_COLLECTIONS_PATH="$root:$MLFLOW_REPO/.cache/collections"
 what=${1:-all}
