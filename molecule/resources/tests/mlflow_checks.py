@@ -27,6 +27,16 @@ def secrets(hostvars):
     return values
 
 
+def group_hosts(group):
+    """testinfra hosts of an inventory group, for checks that look at another host than the one under test."""
+    import testinfra
+    import testinfra.utils.ansible_runner
+
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    names = testinfra.utils.ansible_runner.AnsibleRunner(inventory).get_hosts(group)
+    return [testinfra.get_host("ansible://%s" % name, ansible_inventory=inventory) for name in names]
+
+
 def sql(host, query, db="mlflow"):
     """Run a query as the postgres superuser on the database host; return stdout stripped."""
     cmd = host.run("runuser -u postgres -- psql -d %s -tAXc %s", db, query)

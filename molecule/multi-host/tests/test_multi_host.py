@@ -1,0 +1,142 @@
+"""Three hosts: PostgreSQL, MinIO and the MLflow server, each on its own container.
+
+The MinIO binary is a STAND-IN (tests/standins/minio: MinIO's command line and health endpoints in
+front of moto's in-memory S3 server), installed by the minio role through mlflow_minio_binary_src
+because the real binary cannot be downloaded on the test machines. The unit, env file, user and
+sandbox are the role's; every S3 request below is real S3 protocol traffic.
+"""
+
+import json
+import os
+
+import pytest
+import testinfra.utils.ansible_runner
+from mlflow_checks import ENV_FILE, ENV_PYTHON, bucket_objects, group_hosts, run_roundtrip, sql
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
+    "mlflow_server"
+)
+
+CONNECT = (
+    "import sys, psycopg2\n"
+    "try:\n"
+    "    c = psycopg2.connect(host=sys.argv[1], dbname='mlflow', user='mlflow', password=sys.argv[2],"
+    " connect_timeout=10)\n"
+    "    c.cursor().execute('SELECT 1'); print('CONNECTED')\n"
+    "except psycopg2.OperationalError as e:\n"
+    "    print('REFUSED', e)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def db_host():
+    return group_hosts("mlflow_db")[0]
+
+
+@pytest.fixture(scope="module")
+def minio_host():
+    return group_hosts("mlflow_artifacts")[0]
+
+
+def connect_as_mlflow(host, python, password):
+    cmd = host.run("%s -c %s mlflow-mh-db %s", python, CONNECT, password)
+    assert cmd.rc == 0, cmd.stderr
+    return cmd.stdout.strip()
+
+
+def test_endpoint_is_derived_from_the_artifact_host(host):
+    assert 'MLFLOW_S3_ENDPOINT_URL="http://mlflow-mh-minio:9000"' in host.file(ENV_FILE).content_string
+
+
+def test_server_host_connects_to_postgresql(host, hostvars):
+    assert connect_as_mlflow(host, ENV_PYTHON, hostvars["mlflow_db_password"]) == "CONNECTED"
+
+
+def test_other_host_is_refused_even_with_the_right_password(minio_host, hostvars):
+    # A client on the MinIO host: psycopg2 from the mounted wheelhouse in a throwaway venv.
+    setup = minio_host.run(
+        "test -x /root/pgclient/bin/python || (python3 -m venv /root/pgclient && "
+        "/root/pgclient/bin/pip install -q --no-index --find-links /opt/wheelhouse psycopg2-binary)"
+    )
+    assert setup.rc == 0, setup.stderr
+    out = connect_as_mlflow(minio_host, "/root/pgclient/bin/python", hostvars["mlflow_db_password"])
+    assert out.startswith("REFUSED") and "no pg_hba.conf entry" in out, out
+
+
+def test_pg_hba_admits_only_the_server_address(db_host, host):
+    server_ip = host.ansible("ansible.builtin.setup", "filter=ansible_default_ipv4")["ansible_facts"][
+        "ansible_default_ipv4"
+    ]["address"]
+    hba_path = sql(db_host, "SHOW hba_file", db="postgres")
+    rules = [
+        line.split()
+        for line in db_host.file(hba_path).content_string.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert not [r for r in rules if "trust" in r and r[0] != "local"], rules
+    mlflow_rules = [r for r in rules if r[0] == "host" and r[1] == "mlflow"]
+    assert [r[3] for r in mlflow_rules] == ["%s/32" % server_ip], mlflow_rules
+
+
+@pytest.fixture(scope="module")
+def roundtrip(host):
+    return run_roundtrip(host, "http://mlflow-mh-server:5000")
+
+
+def test_client_round_trip_goes_through_the_proxy(roundtrip):
+    assert roundtrip["artifact_uri"].startswith("mlflow-artifacts:/"), roundtrip
+
+
+def test_artifacts_are_in_the_minio_bucket(host, roundtrip):
+    run_prefix = "%s/%s/" % (roundtrip["experiment_id"], roundtrip["run_id"])
+    objects = bucket_objects(host, "mlflow-artifacts", run_prefix)
+    assert objects.get(run_prefix + "artifacts/data/blob.bin") == roundtrip["size_bytes"], objects
+
+
+def test_rows_are_in_postgresql_on_the_db_host(db_host, roundtrip):
+    run = roundtrip["run_id"]
+    assert sql(db_host, "SELECT count(*) FROM experiments WHERE name = '%s'" % roundtrip["experiment"]) == "1"
+    assert sql(db_host, "SELECT count(*) FROM metrics WHERE run_uuid = '%s' AND key = 'loss'" % run) == "25"
+    assert sql(db_host, "SELECT count(*) FROM model_versions WHERE name = '%s'" % roundtrip["registered_model"]) == "1"
+
+
+def test_minio_runs_as_its_user_with_secrets_only_in_the_env_file(minio_host, hostvars):
+    svc = minio_host.service("minio")
+    assert svc.is_running and svc.is_enabled
+    main_pid = minio_host.check_output("systemctl show -p MainPID --value minio")
+    assert minio_host.check_output("ps -o user= -p %s", main_pid) == "minio-user"
+    assert minio_host.user("minio-user").shell == "/usr/sbin/nologin"
+    env = minio_host.file("/etc/default/minio")
+    assert (env.user, env.group, env.mode) == ("root", "minio-user", 0o640)
+    assert 'MINIO_VOLUMES="/var/lib/minio/data"' in env.content_string
+    secret = hostvars["mlflow_minio_root_password"]
+    assert secret in env.content_string
+    unit = minio_host.file("/etc/systemd/system/minio.service").content_string
+    for text in (unit, minio_host.check_output("ps -eo args"), minio_host.check_output("systemctl show minio")):
+        assert secret not in text
+    for line in (
+        "NoNewPrivileges=true",
+        "ProtectSystem=strict",
+        "ProtectHome=true",
+        "PrivateTmp=true",
+        "Restart=on-failure",
+        "ReadWritePaths=/var/lib/minio /var/lib/minio/data",
+    ):
+        assert line in unit
+
+
+def test_minio_wrote_to_its_data_directory_inside_the_sandbox(minio_host):
+    marker = json.loads(minio_host.file("/var/lib/minio/data/.standin-minio.json").content_string)
+    assert marker["mode"] == "single" and marker["endpoints"] == ["/var/lib/minio/data"]
+
+
+def test_large_artifact_upload_throughput(host):
+    """Only with MLFLOW_ROUNDTRIP_MB set: a large artifact through the proxy; the client's report (with
+    upload_seconds) is written to the file MLFLOW_ROUNDTRIP_REPORT names."""
+    size = int(os.environ.get("MLFLOW_ROUNDTRIP_MB", "0"))
+    if not size:
+        pytest.skip("set MLFLOW_ROUNDTRIP_MB to measure")
+    report = run_roundtrip(host, "http://mlflow-mh-server:5000", size)
+    assert report["size_bytes"] == size * 1024 * 1024, report
+    with open(os.environ["MLFLOW_ROUNDTRIP_REPORT"], "w") as handle:
+        json.dump(report, handle)
