@@ -64,7 +64,7 @@ molecule_scenarios() {
   export MLFLOW_APT_CACHE="$here/.cache/apt-archives"
   mkdir -p "$MLFLOW_APT_CACHE/partial"
   local scenarios=("$@")
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default)
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default sftp)
   for s in "${scenarios[@]}"; do
     run "molecule $s" molecule_test "$s"
   done
