@@ -1,0 +1,55 @@
+"""Bad SFTP input stops the site playbook in its first play, with a message naming the variable."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = """
+mlflow_db:
+  hosts: {server1: }
+mlflow_server:
+  hosts: {server1: }
+mlflow_artifacts:
+  hosts: {store1: }
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    mlflow_artifact_store: sftp
+    mlflow_db_password: preflight-test-pw-Xq81
+"""
+
+
+def site(tmp_path, **extra):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(INVENTORY)
+    args = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "site.yml")]
+    for key, value in extra.items():
+        args += ["-e", "%s=%s" % (key, value)]
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "shown"),
+    [
+        ("mlflow_sftp_path", "~/mlflow/mlruns", "sftp://mlflow-sftp@store1/artifacts"),
+        ("mlflow_sftp_path", "mlflow/mlruns", "sftp://mlflow-sftp@store1/artifacts"),
+        (
+            "mlflow_server_artifacts_destination",
+            "sftp://user@host:~/mlflow/mlruns",
+            "sftp://mlflow-sftp@store.example.com/srv/mlflow/artifacts",
+        ),
+    ],
+)
+def test_bad_sftp_path_fails_before_any_change(tmp_path, variable, value, shown):
+    result = site(tmp_path, **{variable: value})
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert "%s ('%s')" % (variable, value) in out, out
+    assert shown in out, out
+    assert "PLAY [PostgreSQL backend store]" not in out, out
+    assert "changed=0" in out and "changed=1" not in out, out
