@@ -15,8 +15,10 @@ if [ ! -f "$stamp" ]; then
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
   fi
+  # the base interpreter, also when python3 on PATH is this .venv's own (about to be replaced)
+  base_python=$(python3 -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))')
   rm -rf .venv
-  python3 -m venv .venv
+  "$base_python" -m venv .venv
   quiet_pip .venv/bin/pip install -q --upgrade pip
   quiet_pip .venv/bin/pip install -q -r requirements-dev.txt
   rm -rf .cache/collections && mkdir -p .cache/collections/ansible_collections/mlops .cache/dl
