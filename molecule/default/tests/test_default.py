@@ -11,6 +11,8 @@ import testinfra.utils.ansible_runner
 from mlflow_checks import (
     ENV_FILE,
     ENV_PYTHON,
+    assert_run_artifact_in_bucket,
+    assert_run_rows_in_postgresql,
     bucket_objects,
     env_python,
     http_status,
@@ -125,19 +127,13 @@ def test_client_round_trip_goes_through_the_proxy(roundtrip):
 
 
 def test_artifacts_are_in_the_bucket(host, roundtrip):
-    run_prefix = "%s/%s/" % (roundtrip["experiment_id"], roundtrip["run_id"])
-    objects = bucket_objects(host, "mlflow-artifacts", run_prefix)
-    assert objects.get(run_prefix + "artifacts/data/blob.bin") == roundtrip["size_bytes"], objects
+    assert_run_artifact_in_bucket(host, roundtrip)
     model_objects = bucket_objects(host, "mlflow-artifacts", "%s/" % roundtrip["experiment_id"])
     assert any(key.endswith("/MLmodel") for key in model_objects), sorted(model_objects)
 
 
 def test_rows_are_in_postgresql(host, roundtrip):
-    run = roundtrip["run_id"]
-    assert sql(host, "SELECT count(*) FROM experiments WHERE name = '%s'" % roundtrip["experiment"]) == "1"
-    assert sql(host, "SELECT count(*) FROM metrics WHERE run_uuid = '%s' AND key = 'loss'" % run) == "25"
-    assert sql(host, "SELECT count(*) FROM params WHERE run_uuid = '%s'" % run) == "2"
-    assert sql(host, "SELECT count(*) FROM model_versions WHERE name = '%s'" % roundtrip["registered_model"]) == "1"
+    assert_run_rows_in_postgresql(host, roundtrip)
 
 
 def test_db_upgrade_is_a_noop_at_head(host):

@@ -11,7 +11,15 @@ import os
 
 import pytest
 import testinfra.utils.ansible_runner
-from mlflow_checks import ENV_FILE, ENV_PYTHON, bucket_objects, group_hosts, run_roundtrip, sql
+from mlflow_checks import (
+    ENV_FILE,
+    ENV_PYTHON,
+    assert_run_artifact_in_bucket,
+    assert_run_rows_in_postgresql,
+    group_hosts,
+    run_roundtrip,
+    sql,
+)
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
     "mlflow_server"
@@ -88,16 +96,11 @@ def test_client_round_trip_goes_through_the_proxy(roundtrip):
 
 
 def test_artifacts_are_in_the_minio_bucket(host, roundtrip):
-    run_prefix = "%s/%s/" % (roundtrip["experiment_id"], roundtrip["run_id"])
-    objects = bucket_objects(host, "mlflow-artifacts", run_prefix)
-    assert objects.get(run_prefix + "artifacts/data/blob.bin") == roundtrip["size_bytes"], objects
+    assert_run_artifact_in_bucket(host, roundtrip)
 
 
 def test_rows_are_in_postgresql_on_the_db_host(db_host, roundtrip):
-    run = roundtrip["run_id"]
-    assert sql(db_host, "SELECT count(*) FROM experiments WHERE name = '%s'" % roundtrip["experiment"]) == "1"
-    assert sql(db_host, "SELECT count(*) FROM metrics WHERE run_uuid = '%s' AND key = 'loss'" % run) == "25"
-    assert sql(db_host, "SELECT count(*) FROM model_versions WHERE name = '%s'" % roundtrip["registered_model"]) == "1"
+    assert_run_rows_in_postgresql(db_host, roundtrip)
 
 
 def test_minio_runs_as_its_user_with_secrets_only_in_the_env_file(minio_host, hostvars):

@@ -107,3 +107,19 @@ def bucket_objects(host, bucket, prefix):
     cmd = env_python(host, code, bucket, prefix, with_env_file=True)
     assert cmd.rc == 0, cmd.stderr
     return json.loads(cmd.stdout.strip())
+
+
+def assert_run_artifact_in_bucket(host, roundtrip, bucket="mlflow-artifacts"):
+    """The round trip's artifact is in the bucket, at the run's key, with its full size."""
+    run_prefix = "%s/%s/" % (roundtrip["experiment_id"], roundtrip["run_id"])
+    objects = bucket_objects(host, bucket, run_prefix)
+    assert objects.get(run_prefix + "artifacts/data/blob.bin") == roundtrip["size_bytes"], objects
+
+
+def assert_run_rows_in_postgresql(db_host, roundtrip):
+    """The round trip's experiment, params, metric steps and model version are rows in PostgreSQL."""
+    run = roundtrip["run_id"]
+    assert sql(db_host, "SELECT count(*) FROM experiments WHERE name = '%s'" % roundtrip["experiment"]) == "1"
+    assert sql(db_host, "SELECT count(*) FROM metrics WHERE run_uuid = '%s' AND key = 'loss'" % run) == "25"
+    assert sql(db_host, "SELECT count(*) FROM params WHERE run_uuid = '%s'" % run) == "2"
+    assert sql(db_host, "SELECT count(*) FROM model_versions WHERE name = '%s'" % roundtrip["registered_model"]) == "1"
