@@ -7,8 +7,10 @@ pass with changed=0, so a case can only pass for the reason it names.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,9 @@ BASELINE = {
     "mlflow_s3_secret_key": "a-valid-secret-key-456",
     "mlflow_s3_endpoint_url": "http://127.0.0.1:9000",
 }
+
+# Placeholder for a port this test process listens on while the case runs.
+BUSY_PORT = "<a port in use>"
 
 # (case id, variables to set (None removes it), the variable the message must name)
 CASES = [
@@ -70,6 +75,7 @@ CASES = [
         "mlflow_server_artifacts_destination",
     ),
     ("sslmode unknown", {"mlflow_db_sslmode": "on"}, "mlflow_db_sslmode"),
+    ("port already used by another program", {"mlflow_server_port": BUSY_PORT}, "mlflow_server_port"),
 ]
 
 
@@ -110,7 +116,11 @@ def test_valid_baseline_passes_and_changes_nothing():
 def test_bad_input_fails_naming_the_variable(case, override, variable):
     variables = dict(BASELINE)
     variables.update(override)
-    result = run_preflight(variables)
+    with contextlib.ExitStack() as stack:
+        if BUSY_PORT in variables.values():
+            listener = stack.enter_context(socket.create_server(("127.0.0.1", 0)))
+            variables = {k: listener.getsockname()[1] if v == BUSY_PORT else v for k, v in variables.items()}
+        result = run_preflight(variables)
     output = result.stdout + result.stderr
     assert result.returncode != 0, "%s was accepted:\n%s" % (case, output[-3000:])
     assert variable in output, "%s: the error does not name %s:\n%s" % (case, variable, output[-3000:])
