@@ -8,3 +8,6 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 export ANSIBLE_CONFIG="$MLFLOW_REPO/ansible.cfg"
 export MLFLOW_WHEELHOUSE="$MLFLOW_REPO/.cache/wheelhouse"
 export MLFLOW_TEST_IMAGE=${MLFLOW_TEST_IMAGE:-mlops-mlflow-test:debian12}
+# molecule installs the collection under $ANSIBLE_HOME/collections: keep that per checkout, or two clones
+# (a CI clone and a work tree) overwrite each other's copy and one tests the other's code.
+export ANSIBLE_HOME="$MLFLOW_REPO/.cache/ansible-home"
