@@ -25,6 +25,8 @@ BASELINE = {
     "mlflow_s3_access_key": "test-access-key",
     "mlflow_s3_secret_key": "a-valid-secret-key-456",
     "mlflow_s3_endpoint_url": "http://127.0.0.1:9000",
+    "mlflow_proxy_server_name": "mlflow.example.test",
+    "mlflow_proxy_tls_source": "selfsigned",
 }
 
 # Placeholder for a port this test process listens on while the case runs.
@@ -76,6 +78,20 @@ CASES = [
     ),
     ("sslmode unknown", {"mlflow_db_sslmode": "on"}, "mlflow_db_sslmode"),
     ("port already used by another program", {"mlflow_server_port": BUSY_PORT}, "mlflow_server_port"),
+    ("proxy server name missing", {"mlflow_proxy_server_name": None}, "mlflow_proxy_server_name"),
+    (
+        "proxy server name is a URL",
+        {"mlflow_proxy_server_name": "https://mlflow.example.test/"},
+        "mlflow_proxy_server_name",
+    ),
+    (
+        "proxy certificate not on the controller",
+        {"mlflow_proxy_tls_source": "provided", "mlflow_proxy_tls_certificate_src": "/nonexistent/mlflow.crt"},
+        "mlflow_proxy_tls_certificate_src",
+    ),
+    ("proxy TLS source unknown", {"mlflow_proxy_tls_source": "letsencrypt"}, "mlflow_proxy_tls_source"),
+    ("proxy ports equal", {"mlflow_proxy_http_port": 443}, "mlflow_proxy_http_port"),
+    ("proxy body size malformed", {"mlflow_proxy_client_max_body_size": "10 GB"}, "mlflow_proxy_client_max_body_size"),
 ]
 
 
@@ -83,7 +99,10 @@ def run_preflight(variables):
     inventory = {
         "all": {
             "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
-            "children": {g: {"hosts": {"localhost": {}}} for g in ("mlflow_db", "mlflow_server", "mlflow_artifacts")},
+            "children": {
+                g: {"hosts": {"localhost": {}}}
+                for g in ("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy")
+            },
         }
     }
     with tempfile.TemporaryDirectory() as tmp:

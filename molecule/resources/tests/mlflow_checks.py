@@ -44,11 +44,17 @@ def sql(host, query, db="mlflow"):
     return cmd.stdout.strip()
 
 
-def env_python(host, code, *args, with_env_file=False):
-    """Run Python code in the MLflow environment. Without the env file, the process has no secrets."""
-    inner = ("set -a; . %s; set +a; " % ENV_FILE if with_env_file else "") + 'exec %s -c "$0" "$@"' % ENV_PYTHON
+def clean_env(env=None):
+    """`env -i ...`: an empty environment with PATH, HOME=/tmp and the given variables on top."""
+    variables = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", **(env or {})}  # noqa: S108 - an empty HOME in the test host
+    return "env -i " + " ".join(shlex.quote("%s=%s" % item) for item in sorted(variables.items()))
+
+
+def env_python(host, code, *args, with_env_file=False, python=ENV_PYTHON, env=None):
+    """Run Python code in the MLflow environment (or `python`). Without the env file, the process has no secrets."""
+    inner = ("set -a; . %s; set +a; " % ENV_FILE if with_env_file else "") + 'exec %s -c "$0" "$@"' % python
     quoted = " ".join(shlex.quote(str(a)) for a in (code, *args))
-    return host.run("env -i PATH=/usr/bin:/bin HOME=/tmp bash -c %s %s" % (shlex.quote(inner), quoted))
+    return host.run("%s bash -c %s %s" % (clean_env(env), shlex.quote(inner), quoted))
 
 
 def pinned_mlflow_version():
@@ -59,22 +65,66 @@ def pinned_mlflow_version():
         return yaml.safe_load(handle)["mlflow_version"]
 
 
-def http_status(host, url, host_header=None):
-    code = (
-        "import sys, urllib.request, urllib.error\n"
-        "req = urllib.request.Request(sys.argv[1])\n"
-        "if len(sys.argv) > 2: req.add_header('Host', sys.argv[2])\n"
-        "try:\n    print(urllib.request.urlopen(req, timeout=10).status)\n"
-        "except urllib.error.HTTPError as e:\n    print(e.code)\n"
+HTTP_CODE = """
+import json, ssl, sys, urllib.error, urllib.request
+url, host_header, cafile, follow = sys.argv[1:5]
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+handlers = [urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile or None))]
+if follow != "1":
+    handlers.append(NoRedirect())
+req = urllib.request.Request(url)
+if host_header:
+    req.add_header("Host", host_header)
+try:
+    resp = urllib.request.build_opener(*handlers).open(req, timeout=10)
+    print(json.dumps([resp.status, resp.headers.get("Location")]))
+except urllib.error.HTTPError as e:
+    print(json.dumps([e.code, e.headers.get("Location")]))
+except OSError as e:
+    print(json.dumps([None, repr(e)]))
+"""
+
+
+def http_response(host, url, host_header=None, python=ENV_PYTHON, cafile=None, follow_redirects=True):
+    """[status, Location header] of a GET from the host; [None, error] when no HTTP answer came."""
+    cmd = env_python(
+        host, HTTP_CODE, url, host_header or "", cafile or "", "1" if follow_redirects else "0", python=python
     )
-    args = [url] + ([host_header] if host_header else [])
-    cmd = env_python(host, code, *args)
     assert cmd.rc == 0, cmd.stderr
-    return int(cmd.stdout.strip())
+    return json.loads(cmd.stdout.strip())
 
 
-def run_roundtrip(host, tracking_uri, size_mb=12):
-    """Copy the client into the host and run it with an empty environment; return its JSON report."""
+def http_status(host, url, host_header=None, python=ENV_PYTHON, cafile=None):
+    return http_response(host, url, host_header, python=python, cafile=cafile)[0]
+
+
+TLS_CODE = """
+import socket, ssl, sys
+name, port, cafile, version = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=cafile)
+# Let this client offer old protocols (OpenSSL 3 refuses them by default): the server must say no.
+ctx.set_ciphers("ALL:@SECLEVEL=0")
+ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, version)
+try:
+    with socket.create_connection((name, port), timeout=10) as raw, ctx.wrap_socket(raw, server_hostname=name) as tls:
+        print(tls.version())
+except (ssl.SSLError, OSError) as e:
+    print("REFUSED", e)
+"""
+
+
+def tls_handshake(host, name, port, version, cafile, python="/usr/bin/python3"):
+    """The protocol agreed when the client offers only `version` (TLSv1, TLSv1_1, TLSv1_2, TLSv1_3), or 'REFUSED ...'."""
+    cmd = env_python(host, TLS_CODE, name, port, cafile, version, python=python)
+    assert cmd.rc == 0, cmd.stderr
+    return cmd.stdout.strip()
+
+
+def roundtrip_command(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
+    """Copy the client into the host; return the command that runs it with an empty environment
+    (plus `env`: e.g. HOME holding ~/.mlflow/credentials, MLFLOW_TRACKING_SERVER_CERT_PATH)."""
     host.ansible(
         "ansible.builtin.copy",
         "src=%s/files/mlflow_roundtrip.py dest=/root/mlflow_roundtrip.py mode=0644" % RESOURCES,
@@ -82,15 +132,25 @@ def run_roundtrip(host, tracking_uri, size_mb=12):
         check=False,
     )
     tag = uuid.uuid4().hex[:10]
-    cmd = host.run(
-        "env -i PATH=/usr/bin:/bin HOME=/tmp %s /root/mlflow_roundtrip.py %s %s %s",
-        ENV_PYTHON,
-        tracking_uri,
+    return "%s %s /root/mlflow_roundtrip.py %s %s %d" % (
+        clean_env(env),
+        python,
+        shlex.quote(tracking_uri),
         tag,
-        str(size_mb),
+        size_mb,
     )
-    assert cmd.rc == 0, "client round trip failed:\n%s\n%s" % (cmd.stdout[-3000:], cmd.stderr[-5000:])
-    return json.loads(cmd.stdout.strip().splitlines()[-1])
+
+
+def roundtrip_report(rc, stdout, stderr):
+    """The client's JSON report, or a failure showing its output."""
+    assert rc == 0, "client round trip failed:\n%s\n%s" % (stdout[-3000:], stderr[-5000:])
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def run_roundtrip(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
+    """Run the client (see roundtrip_command) and return its JSON report."""
+    cmd = host.run(roundtrip_command(host, tracking_uri, size_mb, python, env))
+    return roundtrip_report(cmd.rc, cmd.stdout, cmd.stderr)
 
 
 def bucket_objects(host, bucket, prefix):

@@ -1,0 +1,247 @@
+"""Scale-out: nginx TLS proxy -> two MLflow tracking servers -> one PostgreSQL + MinIO.
+
+The client runs on the proxy host and knows only https://mlflow.scale-out.test (self-signed certificate,
+trusted through MLFLOW_TRACKING_SERVER_CERT_PATH). The MinIO binary on the data host is a STAND-IN
+(tests/standins/minio: MinIO's command line and health endpoints in front of moto's in-memory S3 server),
+installed by the minio role through mlflow_minio_binary_src; every S3 request is real S3 protocol traffic.
+"""
+
+import json
+import os
+import re
+import shlex
+import tempfile
+import time
+
+import pytest
+import testinfra.utils.ansible_runner
+from mlflow_checks import (
+    assert_run_artifact_in_bucket,
+    assert_run_rows_in_postgresql,
+    group_hosts,
+    http_response,
+    http_status,
+    roundtrip_command,
+    roundtrip_report,
+    run_roundtrip,
+    tls_handshake,
+)
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
+    "mlflow_proxy"
+)
+
+CLIENT_PYTHON = "/opt/mlflow-client/bin/python"
+SYSTEM_PYTHON = "/usr/bin/python3"
+CLIENT_HOME = "/root/scale-out-client"
+ACCESS_LOG = "/var/log/nginx/access.log"
+API = "/api/2.0/mlflow/experiments/search?max_results=1"
+
+
+@pytest.fixture(scope="module")
+def name(hostvars):
+    return hostvars["mlflow_proxy_server_name"]
+
+
+@pytest.fixture(scope="module")
+def url(name):
+    return "https://%s" % name
+
+
+@pytest.fixture(scope="module")
+def cert(name):
+    return "/etc/nginx/mlflow-tls/%s.crt" % name
+
+
+@pytest.fixture(scope="module")
+def auth(hostvars):
+    return bool(hostvars.get("mlflow_auth_enabled"))
+
+
+@pytest.fixture(scope="module")
+def apps():
+    return group_hosts("mlflow_server")
+
+
+@pytest.fixture(scope="module")
+def app_addresses(apps):
+    """{inventory name: private address} of the tracking servers."""
+    return {
+        app.backend.get_hostname(): app.ansible("ansible.builtin.setup", "filter=ansible_default_ipv4")[
+            "ansible_facts"
+        ]["ansible_default_ipv4"]["address"]
+        for app in apps
+    }
+
+
+@pytest.fixture(scope="module")
+def client_env(host, hostvars, cert, auth):
+    """The client's environment: the certificate to trust and, with auth on, a HOME holding
+    ~/.mlflow/credentials (0600), copied from a 0600 file here: the password is on no command line."""
+    host.run_expect([0], "install -d -m 0700 %s/.mlflow" % CLIENT_HOME)
+    if auth:
+        with tempfile.NamedTemporaryFile("w", suffix=".ini") as handle:
+            os.chmod(handle.name, 0o600)
+            handle.write(
+                "[mlflow]\nmlflow_tracking_username = %s\nmlflow_tracking_password = %s\n"
+                % (hostvars.get("mlflow_auth_admin_username", "admin"), hostvars["mlflow_auth_admin_password"])
+            )
+            handle.flush()
+            host.ansible(
+                "ansible.builtin.copy",
+                "src=%s dest=%s/.mlflow/credentials mode=0600" % (handle.name, CLIENT_HOME),
+                check=False,
+            )
+    return {"HOME": CLIENT_HOME, "MLFLOW_TRACKING_SERVER_CERT_PATH": cert}
+
+
+def upstreams_of_client_requests(host, since_line=0):
+    """Upstream addresses ("ip:port") that served the MLflow client's requests, from line since_line on."""
+    lines = host.file(ACCESS_LOG).content_string.splitlines()[since_line:]
+    served = []
+    for line in lines:
+        match = re.search(r"upstream=(.*?) upstream_status=(\S+)", line)
+        if "mlflow-python-client" in line and match:
+            # "a:5000, b:5000" when nginx went on to the next server: the last one answered
+            served.append(match.group(1).split(", ")[-1])
+    return served
+
+
+def access_log_length(host):
+    return len(host.file(ACCESS_LOG).content_string.splitlines())
+
+
+def test_http_answers_301_to_https(host, name, url):
+    status, location = http_response(host, "http://%s%s" % (name, API), python=SYSTEM_PYTHON, follow_redirects=False)
+    assert (status, location) == (301, url + API)
+
+
+@pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1"])
+def test_tls_below_1_2_is_refused(host, name, cert, version):
+    assert tls_handshake(host, name, 443, version, cert).startswith("REFUSED"), version
+
+
+@pytest.mark.parametrize(("version", "agreed"), [("TLSv1_2", "TLSv1.2"), ("TLSv1_3", "TLSv1.3")])
+def test_tls_1_2_and_1_3_are_served(host, name, cert, version, agreed):
+    assert tls_handshake(host, name, 443, version, cert) == agreed
+
+
+def test_other_host_names_get_no_answer(host, name, url, cert):
+    # the certificate's name in the TLS handshake, another one in the Host header (DNS rebinding)
+    assert http_response(host, url + API, "evil.example.com", python=SYSTEM_PYTHON, cafile=cert)[0] is None
+    # plain HTTP by address, not by name
+    ip = host.check_output("getent hosts %s | cut -d' ' -f1", name)
+    assert http_response(host, "http://%s%s" % (ip, API), python=SYSTEM_PYTHON)[0] is None
+
+
+def test_health_through_the_proxy(host, url, cert):
+    assert http_status(host, url + "/health", python=SYSTEM_PYTHON, cafile=cert) == 200
+
+
+def test_unauthenticated_api_call_is_refused(host, url, cert, auth):
+    if not auth:
+        pytest.fail("mlflow_auth_enabled is not set in this scenario")
+    assert http_status(host, url + API, python=SYSTEM_PYTHON, cafile=cert) == 401
+
+
+def test_tracking_servers_listen_on_their_private_address_only(apps, app_addresses):
+    for app in apps:
+        listening = app.check_output("ss -Hltn 'sport = :5000' | awk '{print $4}' | sort -u").split()
+        assert listening == ["%s:5000" % app_addresses[app.backend.get_hostname()]], listening
+
+
+def test_tracking_servers_refuse_a_wrong_host_header(apps, app_addresses, name, auth):
+    for app in apps:
+        direct = "http://%s:5000%s" % (app_addresses[app.backend.get_hostname()], API)
+        assert http_status(app, direct, "evil.example.com") in (400, 403)
+        # the public name, as the proxy sends it, is accepted (and then asks for credentials with auth on)
+        assert http_status(app, direct, name) == (401 if auth else 200)
+
+
+@pytest.fixture(scope="module")
+def roundtrip(host, url, client_env):
+    since = access_log_length(host)
+    report = run_roundtrip(host, url, python=CLIENT_PYTHON, env=client_env)
+    report["upstreams"] = upstreams_of_client_requests(host, since)
+    return report
+
+
+def test_client_round_trip_through_https(roundtrip):
+    assert roundtrip["artifact_uri"].startswith("mlflow-artifacts:/"), roundtrip
+
+
+def test_both_tracking_servers_served_the_client(roundtrip, app_addresses):
+    served = {address.rsplit(":", 1)[0] for address in roundtrip["upstreams"]}
+    assert served == set(app_addresses.values()), roundtrip["upstreams"]
+
+
+def test_artifact_is_in_the_bucket(apps, roundtrip):
+    assert_run_artifact_in_bucket(apps[0], roundtrip)
+
+
+def test_rows_are_in_postgresql(roundtrip):
+    assert_run_rows_in_postgresql(group_hosts("mlflow_db")[0], roundtrip)
+
+
+def wait_for_file(host, path, timeout):
+    deadline = time.monotonic() + timeout
+    while not host.file(path).exists:
+        assert time.monotonic() < deadline, "%s did not appear within %d s" % (path, timeout)
+        time.sleep(2)
+
+
+def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_addresses, url, client_env):
+    app1 = apps[0]
+    app1_address = app_addresses[app1.backend.get_hostname()]
+    out = "/root/roundtrip-during-stop"
+    host.run("rm -f %s.json %s.err %s.rc", out, out, out)
+    command = roundtrip_command(host, url, 60, python=CLIENT_PYTHON, env=client_env)
+    # in the background (a transient unit), so the server can be stopped while the client works
+    host.run_expect(
+        [0],
+        "systemd-run --unit=scale-out-roundtrip --collect /bin/sh -c %s",
+        "%s > %s.json 2> %s.err; echo $? > %s.rc" % (command, out, out, out),
+    )
+    try:
+        time.sleep(4)
+        app1.run_expect([0], "systemctl stop mlflow")
+        wait_for_file(host, out + ".rc", 600)
+        report = roundtrip_report(
+            int(host.file(out + ".rc").content_string),
+            host.file(out + ".json").content_string,
+            host.file(out + ".err").content_string,
+        )
+        assert report["size_bytes"] == 60 * 1024 * 1024
+
+        # and a whole round trip with app1 down: every request is answered by the other server
+        assert app1.run("systemctl is-active mlflow").stdout.strip() != "active"
+        since = access_log_length(host)
+        run_roundtrip(host, url, python=CLIENT_PYTHON, env=client_env)
+        served = {address.rsplit(":", 1)[0] for address in upstreams_of_client_requests(host, since)}
+        assert served and app1_address not in served, served
+    finally:
+        app1.run("systemctl start mlflow")
+        health = (
+            "for i in $(seq 60); do /opt/mlflow/venv/bin/python -c %s && exit 0; sleep 2; done; exit 1"
+            % shlex.quote(
+                "import urllib.request; urllib.request.urlopen('http://%s:5000/health', timeout=5)" % app1_address
+            )
+        )
+        app1.run_expect([0], "bash -c %s", health)
+
+
+def test_nginx_sandbox_exposure(host):
+    """Exposure of nginx.service as Debian ships it (the unit file alone) and with the role's drop-in."""
+
+    def exposure(target):
+        out = host.check_output("systemd-analyze security --no-pager %s 2>&1 | tail -1", target)
+        return float(re.search(r"exposure level for .*: ([0-9.]+)", out).group(1))
+
+    before = exposure("--offline=yes /lib/systemd/system/nginx.service")
+    after = exposure("nginx.service")
+    print("nginx.service exposure: %.1f as shipped, %.1f with the drop-in" % (before, after))
+    report = os.environ.get("MLFLOW_EXPOSURE_REPORT")
+    if report:
+        with open(report, "w") as handle:
+            json.dump({"before": before, "after": after}, handle)
+    assert after < before - 3, (before, after)
