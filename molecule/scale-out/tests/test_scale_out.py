@@ -6,7 +6,6 @@ trusted through MLFLOW_TRACKING_SERVER_CERT_PATH). The MinIO binary on the data 
 installed by the minio role through mlflow_minio_binary_src; every S3 request is real S3 protocol traffic.
 """
 
-import json
 import os
 import re
 import shlex
@@ -233,15 +232,17 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_
 def test_nginx_sandbox_exposure(host):
     """Exposure of nginx.service as Debian ships it (the unit file alone) and with the role's drop-in."""
 
-    def exposure(target):
-        out = host.check_output("systemd-analyze security --no-pager %s 2>&1 | tail -1", target)
-        return float(re.search(r"exposure level for .*: ([0-9.]+)", out).group(1))
+    def exposure(arguments):
+        # arguments are fixed strings here, not quoted: "--offline=yes PATH" is two of them
+        out = host.check_output("systemd-analyze security --no-pager " + arguments + " 2>&1 | tail -1")
+        match = re.search(r"exposure level for .*: ([0-9.]+)", out)
+        assert match, out
+        return float(match.group(1))
 
-    before = exposure("--offline=yes /lib/systemd/system/nginx.service")
+    # offline, under another name: as nginx.service it would pick up the drop-in too
+    host.run_expect([0], "cp /lib/systemd/system/nginx.service /root/nginx-as-shipped.service")
+    before = exposure("--offline=yes /root/nginx-as-shipped.service")
     after = exposure("nginx.service")
-    print("nginx.service exposure: %.1f as shipped, %.1f with the drop-in" % (before, after))
-    report = os.environ.get("MLFLOW_EXPOSURE_REPORT")
-    if report:
-        with open(report, "w") as handle:
-            json.dump({"before": before, "after": after}, handle)
-    assert after < before - 3, (before, after)
+    print("\nnginx.service exposure: %.1f as shipped, %.1f with the drop-in" % (before, after))
+    # "OK" in systemd-analyze's words (below 3.0 on systemd 252); Debian's unit alone is UNSAFE
+    assert after < 3.0 < before, (before, after)
