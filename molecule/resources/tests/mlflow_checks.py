@@ -16,6 +16,10 @@ ENV_FILE = "/etc/mlflow/mlflow.env"
 # for root on the test hosts: the clients below read it, so no password is ever on a command line.
 CLIENT_HOME = "/root"
 CREDENTIALS_FILE = CLIENT_HOME + "/.mlflow/credentials"
+# The molecule runs' Ansible log (ANSIBLE_LOG_PATH in .config/molecule/config.yml). The verifier's own
+# ansible calls (testinfra's inventory dumps hold every variable) must not write to it: taken out of the
+# environment here, before any test runs.
+ANSIBLE_LOG_PATH = os.environ.pop("ANSIBLE_LOG_PATH", None)
 SECRET_NAMES = [
     "mlflow_db_password",
     "mlflow_s3_access_key",
@@ -143,7 +147,8 @@ def assert_run_rows_in_postgresql(db_host, roundtrip):
 
 def ansible_log():
     """The Ansible log of this scenario's runs since prepare (converge, idempotence, check, side effect), at -v."""
-    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.log")
+    path = ANSIBLE_LOG_PATH
+    assert path, "ANSIBLE_LOG_PATH is not set for this scenario"
     with open(path, encoding="utf-8", errors="replace") as handle:
         log = handle.read()
     # it must be the verbose log of a real converge, or finding no secret in it proves nothing
