@@ -12,6 +12,22 @@ import pytest
 RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV_PYTHON = "/opt/mlflow/venv/bin/python"
 ENV_FILE = "/etc/mlflow/mlflow.env"
+# MLflow's own credentials file (~/.mlflow/credentials, written by resources/playbooks/client_credentials.yml)
+# for root on the test hosts: the clients below read it, so no password is ever on a command line.
+CLIENT_HOME = "/root"
+CREDENTIALS_FILE = CLIENT_HOME + "/.mlflow/credentials"
+# The molecule runs' Ansible log (ANSIBLE_LOG_PATH in .config/molecule/config.yml). The verifier's own
+# ansible calls (testinfra's inventory dumps hold every variable) must not write to it: taken out of the
+# environment here, before any test runs.
+ANSIBLE_LOG_PATH = os.environ.pop("ANSIBLE_LOG_PATH", None)
+SECRET_NAMES = [
+    "mlflow_db_password",
+    "mlflow_s3_access_key",
+    "mlflow_s3_secret_key",
+    "mlflow_minio_root_password",
+    "mlflow_auth_admin_password",
+    "mlflow_auth_secret_key",
+]
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +37,7 @@ def hostvars(host):
 
 @pytest.fixture(scope="module")
 def secrets(hostvars):
-    names = ["mlflow_db_password", "mlflow_s3_access_key", "mlflow_s3_secret_key"]
-    values = [hostvars[n] for n in names if hostvars.get(n)]
+    values = [hostvars[n] for n in SECRET_NAMES if hostvars.get(n)]
     assert values, "the scenario defines no secrets to look for"
     return values
 
@@ -45,8 +60,8 @@ def sql(host, query, db="mlflow"):
 
 
 def clean_env(env=None):
-    """`env -i ...`: an empty environment with PATH, HOME=/tmp and the given variables on top."""
-    variables = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", **(env or {})}  # noqa: S108 - an empty HOME in the test host
+    """`env -i ...`: an empty environment with PATH, HOME (root's, with the credentials file) and `env` on top."""
+    variables = {"PATH": "/usr/bin:/bin", "HOME": CLIENT_HOME, **(env or {})}
     return "env -i " + " ".join(shlex.quote("%s=%s" % item) for item in sorted(variables.items()))
 
 
@@ -66,8 +81,8 @@ def pinned_mlflow_version():
 
 
 HTTP_CODE = """
-import json, ssl, sys, urllib.error, urllib.request
-url, host_header, cafile, follow = sys.argv[1:5]
+import base64, configparser, json, os, ssl, sys, urllib.error, urllib.request
+url, host_header, cafile, follow, authenticated = sys.argv[1:6]
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -77,6 +92,11 @@ if follow != "1":
 req = urllib.request.Request(url)
 if host_header:
     req.add_header("Host", host_header)
+if authenticated == "1":
+    c = configparser.ConfigParser()
+    c.read(os.path.expanduser("~/.mlflow/credentials"))
+    pair = "%s:%s" % (c["mlflow"]["mlflow_tracking_username"], c["mlflow"]["mlflow_tracking_password"])
+    req.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
 try:
     resp = urllib.request.build_opener(*handlers).open(req, timeout=10)
     print(json.dumps([resp.status, resp.headers.get("Location")]))
@@ -87,17 +107,20 @@ except OSError as e:
 """
 
 
-def http_response(host, url, host_header=None, python=ENV_PYTHON, cafile=None, follow_redirects=True):
-    """[status, Location header] of a GET from the host; [None, error] when no HTTP answer came."""
-    cmd = env_python(
-        host, HTTP_CODE, url, host_header or "", cafile or "", "1" if follow_redirects else "0", python=python
-    )
+def http_response(
+    host, url, host_header=None, authenticated=False, python=ENV_PYTHON, cafile=None, follow_redirects=True
+):
+    """[status, Location header] of a GET from the host; [None, error] when no HTTP answer came.
+    authenticated: with the user in root's MLflow credentials file (basic auth); cafile: CA bundle to trust."""
+    flags = ["1" if follow_redirects else "0", "1" if authenticated else "0"]
+    cmd = env_python(host, HTTP_CODE, url, host_header or "", cafile or "", *flags, python=python)
     assert cmd.rc == 0, cmd.stderr
     return json.loads(cmd.stdout.strip())
 
 
-def http_status(host, url, host_header=None, python=ENV_PYTHON, cafile=None):
-    return http_response(host, url, host_header, python=python, cafile=cafile)[0]
+def http_status(host, url, host_header=None, authenticated=False, python=ENV_PYTHON, cafile=None):
+    """HTTP status of a GET (redirects followed); None when no HTTP answer came."""
+    return http_response(host, url, host_header, authenticated, python=python, cafile=cafile)[0]
 
 
 TLS_CODE = """
@@ -183,3 +206,61 @@ def assert_run_rows_in_postgresql(db_host, roundtrip):
     assert sql(db_host, "SELECT count(*) FROM metrics WHERE run_uuid = '%s' AND key = 'loss'" % run) == "25"
     assert sql(db_host, "SELECT count(*) FROM params WHERE run_uuid = '%s'" % run) == "2"
     assert sql(db_host, "SELECT count(*) FROM model_versions WHERE name = '%s'" % roundtrip["registered_model"]) == "1"
+
+
+def ansible_log():
+    """The Ansible log of this scenario's runs since prepare (converge, idempotence, check, side effect), at -v."""
+    path = ANSIBLE_LOG_PATH
+    assert path, "ANSIBLE_LOG_PATH is not set for this scenario"
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        log = handle.read()
+    # it must be the verbose log of a real converge, or finding no secret in it proves nothing
+    assert "TASK [mlops.mlflow.server : Write the environment file (holds the secrets)]" in log, path
+    assert "changed: [" in log and "Using " in log and " as config file" in log, path
+    return log
+
+
+def journal(host):
+    """The whole journal of a host (every unit, Ansible's module invocations included)."""
+    return host.check_output("journalctl --no-pager -o cat -q")
+
+
+def assert_no_secret_anywhere(host, secrets, log):
+    """No secret value in the Ansible log, the journal, any unit file, ps, or systemd's unit properties."""
+    places = {
+        "ansible output (-v)": log,
+        "journal": journal(host),
+        "unit files": host.check_output(
+            "cat /etc/systemd/system/*.service /etc/systemd/system/*.d/*.conf 2>/dev/null || true"
+        ),
+        "ps": host.check_output("ps -eww -o args"),
+        "systemctl show": host.check_output("systemctl show '*'"),
+    }
+    leaks = [
+        "%s in %s" % (secret[:4] + "...", place)
+        for place, text in places.items()
+        for secret in secrets
+        if secret in text
+    ]
+    assert not leaks, leaks
+
+
+def unit_exposure(host, unit):
+    """systemd-analyze security's overall exposure of a unit (0 = locked down, 10 = unprotected); printed."""
+    out = host.check_output("systemd-analyze security --no-pager %s", unit)
+    last = [line for line in out.splitlines() if "Overall exposure level" in line][-1]
+    score = float(last.split(":", 1)[1].split()[0])
+    print("EXPOSURE %s on %s: %.1f" % (unit, host.backend.get_hostname(), score))
+    return score
+
+
+def assert_sandboxed_process(host, unit):
+    """The unit's main process really runs sandboxed: no new privileges, no capabilities, a seccomp filter."""
+    pid = host.check_output("systemctl show -p MainPID --value %s", unit)
+    assert pid != "0", unit
+    status = dict(
+        line.split(":", 1) for line in host.file("/proc/%s/status" % pid).content_string.splitlines() if ":" in line
+    )
+    assert status["NoNewPrivs"].strip() == "1", status
+    assert int(status["CapEff"].strip(), 16) == 0 and int(status["CapBnd"].strip(), 16) == 0, status
+    assert status["Seccomp"].strip() == "2", status  # filter mode

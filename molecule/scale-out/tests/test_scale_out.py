@@ -9,7 +9,6 @@ installed by the minio role through mlflow_minio_binary_src; every S3 request is
 import os
 import re
 import shlex
-import tempfile
 import time
 
 import pytest
@@ -32,7 +31,6 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
 
 CLIENT_PYTHON = "/opt/mlflow-client/bin/python"
 SYSTEM_PYTHON = "/usr/bin/python3"
-CLIENT_HOME = "/root/scale-out-client"
 ACCESS_LOG = "/var/log/nginx/access.log"
 API = "/api/2.0/mlflow/experiments/search?max_results=1"
 
@@ -74,24 +72,10 @@ def app_addresses(apps):
 
 
 @pytest.fixture(scope="module")
-def client_env(host, hostvars, cert, auth):
-    """The client's environment: the certificate to trust and, with auth on, a HOME holding
-    ~/.mlflow/credentials (0600), copied from a 0600 file here: the password is on no command line."""
-    host.run_expect([0], "install -d -m 0700 %s/.mlflow" % CLIENT_HOME)
-    if auth:
-        with tempfile.NamedTemporaryFile("w", suffix=".ini") as handle:
-            os.chmod(handle.name, 0o600)
-            handle.write(
-                "[mlflow]\nmlflow_tracking_username = %s\nmlflow_tracking_password = %s\n"
-                % (hostvars.get("mlflow_auth_admin_username", "admin"), hostvars["mlflow_auth_admin_password"])
-            )
-            handle.flush()
-            host.ansible(
-                "ansible.builtin.copy",
-                "src=%s dest=%s/.mlflow/credentials mode=0600" % (handle.name, CLIENT_HOME),
-                check=False,
-            )
-    return {"HOME": CLIENT_HOME, "MLFLOW_TRACKING_SERVER_CERT_PATH": cert}
+def client_env(cert):
+    """The client trusts the self-signed certificate; it logs in with root's ~/.mlflow/credentials (0600,
+    written by prepare from the inventory: no password on a command line)."""
+    return {"MLFLOW_TRACKING_SERVER_CERT_PATH": cert}
 
 
 def upstreams_of_client_requests(host, since_line=0):
@@ -137,10 +121,10 @@ def test_health_through_the_proxy(host, url, cert):
     assert http_status(host, url + "/health", python=SYSTEM_PYTHON, cafile=cert) == 200
 
 
-def test_unauthenticated_api_call_is_refused(host, url, cert, auth):
-    if not auth:
-        pytest.fail("mlflow_auth_enabled is not set in this scenario")
+def test_api_through_the_proxy_needs_credentials(host, url, cert, auth):
+    assert auth, "mlflow_auth_enabled is not set in this scenario"
     assert http_status(host, url + API, python=SYSTEM_PYTHON, cafile=cert) == 401
+    assert http_status(host, url + API, authenticated=True, python=SYSTEM_PYTHON, cafile=cert) == 200
 
 
 def test_tracking_servers_listen_on_their_private_address_only(apps, app_addresses):
