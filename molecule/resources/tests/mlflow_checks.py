@@ -245,9 +245,10 @@ def assert_no_secret_anywhere(host, secrets, log):
     assert not leaks, leaks
 
 
-def unit_exposure(host, unit):
-    """systemd-analyze security's overall exposure of a unit (0 = locked down, 10 = unprotected); printed."""
-    out = host.check_output("systemd-analyze security --no-pager %s", unit)
+def unit_exposure(host, unit, offline=False):
+    """systemd-analyze security's overall exposure of a unit (0 = locked down, 10 = unprotected); printed.
+    offline: `unit` is a unit file's path, scored as the file says (with the drop-ins of its name)."""
+    out = host.check_output("systemd-analyze security --no-pager %s %s", "--offline=%s" % str(offline).lower(), unit)
     last = [line for line in out.splitlines() if "Overall exposure level" in line][-1]
     score = float(last.split(":", 1)[1].split()[0])
     print("EXPOSURE %s on %s: %.1f" % (unit, host.backend.get_hostname(), score))

@@ -14,6 +14,8 @@ import time
 import pytest
 import testinfra.utils.ansible_runner
 from mlflow_checks import (
+    ansible_log,
+    assert_no_secret_anywhere,
     assert_run_artifact_in_bucket,
     assert_run_rows_in_postgresql,
     group_hosts,
@@ -23,6 +25,7 @@ from mlflow_checks import (
     roundtrip_report,
     run_roundtrip,
     tls_handshake,
+    unit_exposure,
 )
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
@@ -215,18 +218,25 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_
 
 def test_nginx_sandbox_exposure(host):
     """Exposure of nginx.service as Debian ships it (the unit file alone) and with the role's drop-in."""
-
-    def exposure(arguments):
-        # arguments are fixed strings here, not quoted: "--offline=yes PATH" is two of them
-        out = host.check_output("systemd-analyze security --no-pager " + arguments + " 2>&1 | tail -1")
-        match = re.search(r"exposure level for .*: ([0-9.]+)", out)
-        assert match, out
-        return float(match.group(1))
-
     # offline, under another name: as nginx.service it would pick up the drop-in too
     host.run_expect([0], "cp /lib/systemd/system/nginx.service /root/nginx-as-shipped.service")
-    before = exposure("--offline=yes /root/nginx-as-shipped.service")
-    after = exposure("nginx.service")
-    print("\nnginx.service exposure: %.1f as shipped, %.1f with the drop-in" % (before, after))
+    before = unit_exposure(host, "/root/nginx-as-shipped.service", offline=True)
+    after = unit_exposure(host, "nginx.service")
     # "OK" in systemd-analyze's words (below 3.0 on systemd 252); Debian's unit alone is UNSAFE
     assert after < 3.0 < before, (before, after)
+    unit = host.file("/etc/systemd/system/nginx.service.d/mlflow-hardening.conf").content_string
+    for line in ("NoNewPrivileges=true", "ProtectSystem=strict", "PrivateTmp=true", "ProtectHome=true"):
+        assert line in unit
+    status = host.file("/proc/%s/status" % host.check_output("systemctl show -p MainPID --value nginx")).content_string
+    assert re.search(r"^NoNewPrivs:\s+1$", status, re.M) and re.search(r"^Seccomp:\s+2$", status, re.M), status
+
+
+def test_private_key_is_root_only_and_secrets_leak_nowhere(host, apps, secrets, cert):
+    key = host.file(cert[: -len(".crt")] + ".key")
+    assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
+    assert host.file(os.path.dirname(cert)).mode == 0o700
+    # nor the key's base64 lines, in any Ansible output either
+    key_lines = [line for line in key.content_string.splitlines() if line and "-----" not in line]
+    log = ansible_log()
+    for target in [host, *apps]:
+        assert_no_secret_anywhere(target, [*secrets, *key_lines], log)
