@@ -182,6 +182,7 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_
     out = "/root/roundtrip-during-stop"
     host.run("rm -f %s.json %s.err %s.rc", out, out, out)
     command = roundtrip_command(host, url, 60, python=CLIENT_PYTHON, env=client_env)
+    since = access_log_length(host)
     # in the background (a transient unit), so the server can be stopped while the client works
     host.run_expect(
         [0],
@@ -189,8 +190,13 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_
         "%s > %s.json 2> %s.err; echo $? > %s.rc" % (command, out, out, out),
     )
     try:
-        time.sleep(4)
+        # stop app1 once the client has started talking to the servers
+        deadline = time.monotonic() + 120
+        while len(upstreams_of_client_requests(host, since)) < 3:
+            assert time.monotonic() < deadline and not host.file(out + ".rc").exists, "the client did not start"
+            time.sleep(1)
         app1.run_expect([0], "systemctl stop mlflow")
+        assert not host.file(out + ".rc").exists, "the client had finished before app1 stopped"
         wait_for_file(host, out + ".rc", 600)
         report = roundtrip_report(
             int(host.file(out + ".rc").content_string),
