@@ -73,24 +73,28 @@ def http_status(host, url, host_header=None):
     return int(cmd.stdout.strip())
 
 
+def copy_script(host, src):
+    """Copy a script from the controller into /root on the host; return its path there."""
+    dest = "/root/" + os.path.basename(src)
+    host.ansible("ansible.builtin.copy", "src=%s dest=%s mode=0644" % (src, dest), become=True, check=False)
+    return dest
+
+
+def run_env_script(host, src, *args, what="client"):
+    """Copy a script into the host, run it with the MLflow environment's Python and an empty environment
+    (no store credentials); return the JSON report on its last line of output."""
+    dest = copy_script(host, src)
+    cmd = host.run(
+        "env -i PATH=/usr/bin:/bin HOME=/tmp " + " ".join(shlex.quote(str(a)) for a in (ENV_PYTHON, dest, *args))
+    )
+    assert cmd.rc == 0, "%s failed:\n%s\n%s" % (what, cmd.stdout[-3000:], cmd.stderr[-5000:])
+    return json.loads(cmd.stdout.strip().splitlines()[-1])
+
+
 def run_roundtrip(host, tracking_uri, size_mb=12):
     """Copy the client into the host and run it with an empty environment; return its JSON report."""
-    host.ansible(
-        "ansible.builtin.copy",
-        "src=%s/files/mlflow_roundtrip.py dest=/root/mlflow_roundtrip.py mode=0644" % RESOURCES,
-        become=True,
-        check=False,
-    )
-    tag = uuid.uuid4().hex[:10]
-    cmd = host.run(
-        "env -i PATH=/usr/bin:/bin HOME=/tmp %s /root/mlflow_roundtrip.py %s %s %s",
-        ENV_PYTHON,
-        tracking_uri,
-        tag,
-        str(size_mb),
-    )
-    assert cmd.rc == 0, "client round trip failed:\n%s\n%s" % (cmd.stdout[-3000:], cmd.stderr[-5000:])
-    return json.loads(cmd.stdout.strip().splitlines()[-1])
+    src = os.path.join(RESOURCES, "files", "mlflow_roundtrip.py")
+    return run_env_script(host, src, tracking_uri, uuid.uuid4().hex[:10], str(size_mb), what="client round trip")
 
 
 def bucket_objects(host, bucket, prefix):
