@@ -139,7 +139,8 @@ def pg_restart():
                 mlflow_client.log_metric(run_id, "pg_restart_loss", 1.0 / (step + 1), step=step)
             except Exception as exc:  # the call was not acknowledged: count it, retry the same step
                 failures += 1
-                kind = type(exc).__name__ + ": " + str(exc).splitlines()[0][:160]
+                text = " ".join(str(exc).split())
+                kind = type(exc).__name__ + ": " + (text if len(text) < 300 else "... " + text[-240:])
                 errors[kind] = errors.get(kind, 0) + 1
                 time.sleep(0.2)
                 continue
@@ -166,14 +167,44 @@ def pg_restart():
     )
 
 
-def store_read_bytes():
-    """Bytes the object store process has read so far (its sockets included): rises while it receives."""
-    pid = prop("minio", "MainPID")
-    try:
-        with open("/proc/%s/io" % pid) as handle:
-            return int(next(line.split()[1] for line in handle if line.startswith("rchar:")))
-    except (OSError, StopIteration):
-        return 0
+def server_env():
+    """The MLflow server's environment file (root:mlflow 0640; this script runs as root)."""
+    values = {}
+    with open("/etc/mlflow/mlflow.env") as handle:
+        for line in handle:
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                values[key] = value.strip('"')
+    return values
+
+
+def store_watcher(run_prefix):
+    """A function returning how many bytes of an upload under the run's prefix the store holds so far, in
+    the multipart upload still in progress (the server sends big files in 8 MB parts), as the store
+    itself reports them. Uses the server's own S3 settings; nothing of them is printed."""
+    import boto3
+    from botocore.config import Config
+
+    env = server_env()
+    bucket, _, root = env["MLFLOW_ARTIFACTS_DESTINATION"][len("s3://") :].partition("/")
+    prefix = (root.strip("/") + "/" if root.strip("/") else "") + run_prefix
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["MLFLOW_S3_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5),
+    )
+
+    def received():
+        total = 0
+        for upload in s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads", []):
+            parts = s3.list_parts(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]).get("Parts", [])
+            total += sum(part["Size"] for part in parts)
+        return total
+
+    return received
 
 
 def store_down(size_mb, limit):
@@ -196,19 +227,19 @@ def store_down(size_mb, limit):
     }
     # `timeout` is the hang detector: exit code 124 means the client was still waiting at the limit.
     upload = ["timeout", str(limit), sys.executable, os.path.abspath(__file__), "upload", run_id, blob]
-    # Stop the store once it has received this much of the object from the server: mid-upload, for sure.
+    # Stop the store once it holds this much of the object from the server: mid-upload, for sure.
     trigger = 32 * 1024 * 1024
-    base = store_read_bytes()
+    store_received = store_watcher("%s/%s/" % (exp_id, run_id))
     started = time.monotonic()
     first = subprocess.Popen(upload, env=user_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stopped_at, received = None, 0
     while first.poll() is None:
-        received = store_read_bytes() - base
+        received = store_received()
         if received >= trigger:
             stopped_at = time.monotonic() - started
             systemctl("stop", "minio")
             break
-        time.sleep(0.02)
+        time.sleep(0.05)
     out, err = first.communicate()
     failed_at = time.monotonic() - started
     start_store = time.monotonic()
@@ -241,7 +272,10 @@ def upload(run_id, path):
     try:
         MlflowClient(URI).log_artifact(run_id, path, artifact_path="data")
     except Exception as exc:
-        print("UPLOAD FAILED %s: %s" % (type(exc).__name__, str(exc).splitlines()[0][:300]), flush=True)
+        text = " ".join(str(exc).split())
+        print(
+            "UPLOAD FAILED %s: %s" % (type(exc).__name__, text if len(text) < 300 else "... " + text[-240:]), flush=True
+        )
         sys.exit(3)
     print("UPLOADED", flush=True)
 

@@ -25,18 +25,21 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
 
 FAULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "files", "faults.py")
 
-# Bounds, from the scenario's runs on the 2-core test machine shared with other test containers (figures
-# in the README's "Fault tolerance" table), with a margin of about 3x for a busier machine:
-# kill -9: systemd restarts MLflow after RestartSec=5 s; the new server then needs its start-up time.
-KILL9_BOUND_S = 60
-# PostgreSQL restart: the longest stretch without an acknowledged metric call.
+# Bounds: from the scenario's runs on the 2-core test machine shared with other test containers (the
+# README's "Fault tolerance" table), with a margin of about 3x for a busier machine.
+# kill -9: systemd restarts MLflow after RestartSec=5 s; most of the rest is the new server's start-up
+# (the CLI, then 4 uvicorn workers importing MLflow at once on 2 cores): 36-43 s measured.
+KILL9_BOUND_S = 120
+# PostgreSQL restart (2.8 s): the longest stretch without an acknowledged metric call; 0.6 s measured.
 PG_GAP_BOUND_S = 20
-# Object store down: from the stop to the client's error, with 2 retries and a 60 s request timeout.
-STORE_ERROR_BOUND_S = 120
+# Object store down: from the stop to the client's error, with 2 retries and a 60 s request timeout;
+# 5 s measured. A client stuck on the dead store would need at least one request timeout, 60 s.
+STORE_ERROR_BOUND_S = 60
 # The upload client is killed by `timeout` after this long: exit 124 = it hung.
 UPLOAD_HANG_LIMIT_S = 300
-# Container restart: from `docker restart` until every unit is active and /health and a write work.
-REBOOT_BOUND_S = 120
+# Container restart: from `docker restart` until every unit is active and /health and a write of each
+# kind work; 43 s measured (mostly MLflow's start-up, as for kill -9).
+REBOOT_BOUND_S = 150
 
 
 def report(line):
@@ -56,8 +59,16 @@ def healthy(host):
 def test_kill9_of_the_mlflow_main_process(host):
     result = faults(host, "kill9", 300)
     report(
-        "kill-9: healthy+write after %s s (health after %s s; bound %d s); MainPID %s -> %s"
-        % (result["write_s"], result["health_s"], KILL9_BOUND_S, result["old_pid"], result["new_pid"])
+        "kill-9: healthy+write after %s s (health after %s s; bound %d s); MainPID %s -> %s; "
+        "the killed server's workers %s"
+        % (
+            result["write_s"],
+            result["health_s"],
+            KILL9_BOUND_S,
+            result["old_pid"],
+            result["new_pid"],
+            "still answered before the new server was up" if result["old_workers_answered"] else "did not answer",
+        )
     )
     assert result["new_pid"] not in (0, result["old_pid"]), result
     assert result["restarts_after"] == result["restarts_before"] + 1, "systemd did not restart it: %s" % result
@@ -70,7 +81,8 @@ def test_postgresql_restart_while_a_client_logs_metrics(host):
         int(step)
         for step in sql(
             host,
-            "SELECT DISTINCT step FROM metrics WHERE run_uuid = '%s' AND key = '%s'" % (result["run_id"], result["key"]),
+            "SELECT DISTINCT step FROM metrics WHERE run_uuid = '%s' AND key = '%s'"
+            % (result["run_id"], result["key"]),
         ).split()
     }
     acked = result["acked_steps"]
