@@ -84,13 +84,11 @@ def kill9(limit):
     old_pid, restarts = int(prop("mlflow", "MainPID")), int(prop("mlflow", "NRestarts"))
     started = time.monotonic()
     os.kill(old_pid, signal.SIGKILL)
-    new_pid, health_s, write_s, old_workers_answered = 0, None, None, False
+    new_pid, health_s, write_s = 0, None, None
     while time.monotonic() - started < limit:
         now_pid = int(prop("mlflow", "MainPID") or 0)
-        if now_pid in (0, old_pid):
-            # No new main process yet: anything answering now is a worker the killed process left behind.
-            old_workers_answered = old_workers_answered or url_ok(URI + "/health")
-        else:
+        # Only a new main process counts: for a moment, the killed server's workers may still answer.
+        if now_pid not in (0, old_pid):
             new_pid = now_pid
             if health_s is None and url_ok(URI + "/health"):
                 health_s = time.monotonic() - started
@@ -105,7 +103,6 @@ def kill9(limit):
         restarts_after=int(prop("mlflow", "NRestarts")),
         health_s=None if health_s is None else round(health_s, 2),
         write_s=None if write_s is None else round(write_s, 2),
-        old_workers_answered=old_workers_answered,
         limit_s=limit,
     )
 
