@@ -21,16 +21,26 @@ scripts/build-image.sh
 scripts/wheelhouse.sh
 mkdir -p .cache/apt-archives/partial .cache/local
 secrets=.cache/local/secrets.yml
-if [ ! -s "$secrets" ]; then
-  umask 077
-  python3 - > "$secrets" <<'PY'
-import secrets
-print("---")
-print("mlflow_db_password: %s" % secrets.token_urlsafe(24))
-print("mlflow_s3_access_key: %s" % secrets.token_hex(10))
-print("mlflow_s3_secret_key: %s" % secrets.token_urlsafe(30))
+# Generated once (0600); a secret missing from an older file is added, existing ones are kept.
+(umask 077; touch "$secrets"; python3 - "$secrets" <<'PY'
+import secrets, sys
+path = sys.argv[1]
+have = open(path).read()
+new = {
+    "mlflow_db_password": secrets.token_urlsafe(24),
+    "mlflow_s3_access_key": secrets.token_hex(10),
+    "mlflow_s3_secret_key": secrets.token_urlsafe(30),
+    "mlflow_auth_admin_password": secrets.token_urlsafe(18),
+    "mlflow_auth_secret_key": secrets.token_hex(32),
+}
+with open(path, "a") as handle:
+    if not have.startswith("---"):
+        handle.write("---\n")
+    for key, value in new.items():
+        if "\n%s:" % key not in "\n" + have:
+            handle.write('%s: "%s"\n' % (key, value))
 PY
-fi
+)
 if ! docker container inspect "$name" >/dev/null 2>&1; then
   docker network inspect "$name-net" >/dev/null 2>&1 || docker network create "$name-net" >/dev/null
   docker run -d --name "$name" --hostname "$name" --network "$name-net" \
@@ -45,13 +55,22 @@ t0=$SECONDS
 ansible-playbook -i "$inv" molecule/resources/playbooks/prepare.yml
 ansible-playbook -i "$inv" -e "@$secrets" playbooks/site.yml
 echo "converge: $((SECONDS - t0)) s"
-# Smoke: a client on this machine, through the published port, with the MLflow REST API.
-python3 - "http://127.0.0.1:$port" <<'PY'
-import json, sys, time, urllib.request
+# Smoke: a client on this machine, through the published port, with the MLflow REST API, logged in as the
+# admin (basic auth; the password is read from the secrets file, not passed on a command line).
+python3 - "http://127.0.0.1:$port" "$secrets" <<'PY'
+import base64, json, sys, time, urllib.error, urllib.request
 base = sys.argv[1]
+values = dict(line.replace("\"", "").split(": ", 1) for line in open(sys.argv[2]).read().splitlines() if ": " in line)
+login = "Basic " + base64.b64encode(("admin:" + values["mlflow_auth_admin_password"]).encode()).decode()
+try:
+    urllib.request.urlopen(base + "/api/2.0/mlflow/experiments/search?max_results=1", timeout=30)
+    raise SystemExit("the API answered without a login")
+except urllib.error.HTTPError as exc:
+    assert exc.code == 401, exc.code
 def call(path, body=None):
     req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"}, method="POST" if body is not None else "GET")
+                                 headers={"Content-Type": "application/json", "Authorization": login},
+                                 method="POST" if body is not None else "GET")
     with urllib.request.urlopen(req, timeout=30) as r:
         raw = r.read()
         return json.loads(raw) if raw.strip().startswith(b"{") else raw.decode()
@@ -61,6 +80,6 @@ run = call("/api/2.0/mlflow/runs/create", {"experiment_id": exp, "start_time": i
 call("/api/2.0/mlflow/runs/log-metric", {"run_id": run, "key": "smoke", "value": 1.0, "timestamp": int(time.time() * 1000), "step": 0})
 got = call("/api/2.0/mlflow/runs/get?run_id=" + run)["run"]["data"]["metrics"]
 assert got[0]["key"] == "smoke" and got[0]["value"] == 1.0, got
-print("smoke: OK (experiment %s, run %s, metric read back)" % (exp, run))
+print("smoke: OK (401 without a login; as admin: experiment %s, run %s, metric read back)" % (exp, run))
 PY
-echo "MLflow UI: http://127.0.0.1:$port  (secrets in $secrets; remove with: scripts/deploy-local.sh --destroy)"
+echo "MLflow UI: http://127.0.0.1:$port  (user admin, password and other secrets in $secrets; remove with: scripts/deploy-local.sh --destroy)"

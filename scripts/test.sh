@@ -80,13 +80,13 @@ case "$stage" in
   all)
     run lint lint
     run build build
-    run "repo tests" python -m pytest -q -p no:cacheprovider tests/unit_repo
+    run "repo tests" python -m pytest -q -p no:cacheprovider -n 2 tests/unit_repo
     run "ansible-test sanity" scripts/ansible-test.sh sanity
     run "ansible-test units" scripts/ansible-test.sh units
     molecule_scenarios "$@"
     ;;
   lint) run lint lint; run build build ;;
-  units) run "repo tests" python -m pytest -q -p no:cacheprovider tests/unit_repo; run "ansible-test units" scripts/ansible-test.sh units ;;
+  units) run "repo tests" python -m pytest -q -p no:cacheprovider -n 2 tests/unit_repo; run "ansible-test units" scripts/ansible-test.sh units ;;
   sanity) run "ansible-test sanity" scripts/ansible-test.sh sanity ;;
   molecule) molecule_scenarios "$@" ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;

@@ -20,13 +20,23 @@ import os
 import sys
 
 
-def _migrations_dir():
+# schema: (migrations folder under the mlflow package, Alembic version table)
+SCHEMAS = {
+    "tracking": (("store", "db_migrations", "versions"), "alembic_version"),
+    "auth": (("server", "auth", "db", "migrations", "versions"), "alembic_version_auth"),
+}
+# basic-auth databases from before MLflow 3.6 have the tables but no version table; MLflow stamps them
+# with its first auth revision before migrating (mlflow.server.auth.db.utils), and so does this helper.
+AUTH_LEGACY_REVISION = "8606fa83a998"
+
+
+def _migrations_dir(schema):
     import importlib.util
 
     spec = importlib.util.find_spec("mlflow")
     if spec is None or not spec.origin:
         raise RuntimeError("mlflow is not installed in this interpreter (%s)" % sys.executable)
-    return os.path.join(os.path.dirname(spec.origin), "store", "db_migrations", "versions")
+    return os.path.join(os.path.dirname(spec.origin), *SCHEMAS[schema][0])
 
 
 def parse_revision(source):
@@ -101,8 +111,8 @@ def plan(graph, current):
     return heads, ordered, []
 
 
-def _load_graph():
-    folder = _migrations_dir()
+def _load_graph(schema):
+    folder = _migrations_dir(schema)
     sources = []
     for name in sorted(os.listdir(folder)):
         if name.endswith(".py") and not name.startswith("__"):
@@ -111,14 +121,17 @@ def _load_graph():
     return revision_graph(sources)
 
 
-def _current_revisions(engine):
+def _current_revisions(engine, schema):
     import sqlalchemy as sa
 
+    table = SCHEMAS[schema][1]
     with engine.connect() as conn:
         tables = sa.inspect(conn).get_table_names()
-        if "alembic_version" not in tables:
+        if table not in tables:
+            if schema == "auth" and "users" in tables:
+                return [AUTH_LEGACY_REVISION], tables
             return None, tables
-        rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).fetchall()
+        rows = conn.execute(sa.text("SELECT version_num FROM %s" % table)).fetchall()
         return sorted(r[0] for r in rows), tables
 
 
@@ -129,16 +142,18 @@ def main():
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
 
+    schema = request.get("schema", "tracking")
     answer = {"mlflow_version": version("mlflow")}
     engine = sa.create_engine(request["uri"], poolclass=NullPool)
     try:
-        graph = _load_graph()
-        current, tables = _current_revisions(engine)
-        mlflow_tables = [t for t in tables if t not in ("alembic_version",)]
+        graph = _load_graph(schema)
+        current, tables = _current_revisions(engine, schema)
+        mlflow_tables = [t for t in tables if t != SCHEMAS[schema][1]]
         if current is None and mlflow_tables:
             answer["error"] = (
-                "the database holds tables (%s) but no alembic_version table: it is not an MLflow "
-                "backend store, or one too old to upgrade automatically" % ", ".join(sorted(mlflow_tables)[:5])
+                "the database holds tables (%s) but no %s table: it is not an MLflow %s database, "
+                "or one too old to upgrade automatically"
+                % (", ".join(sorted(mlflow_tables)[:5]), SCHEMAS[schema][1], schema)
             )
             print(json.dumps(answer))
             return
@@ -151,14 +166,19 @@ def main():
                 "instead of downgrading" % (", ".join(unknown), answer["mlflow_version"])
             )
         elif pending and request.get("apply"):
-            from mlflow.store.db.utils import _initialize_tables, _upgrade_db
+            if schema == "auth":
+                from mlflow.server.auth.db.utils import migrate
 
-            if current is None:
-                _initialize_tables(engine)
+                migrate(engine, "head")
             else:
-                _upgrade_db(engine)
+                from mlflow.store.db.utils import _initialize_tables, _upgrade_db
+
+                if current is None:
+                    _initialize_tables(engine)
+                else:
+                    _upgrade_db(engine)
             answer["applied"] = True
-            answer["current_after"], _ = _current_revisions(engine)
+            answer["current_after"], _ = _current_revisions(engine, schema)
     finally:
         engine.dispose()
     print(json.dumps(answer))
@@ -205,5 +225,5 @@ def summarize(answer, check_mode):
     return None, result
 
 
-def encode_request(uri, apply):
-    return json.dumps({"uri": uri, "apply": bool(apply)})
+def encode_request(uri, apply, schema="tracking"):
+    return json.dumps({"uri": uri, "apply": bool(apply), "schema": schema})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: db_upgrade
-short_description: Bring an MLflow backend-store database schema to the installed MLflow's head revision
+short_description: Bring an MLflow database schema (tracking or basic-auth) to the installed MLflow's head revision
 version_added: 0.1.0
 description:
   - Inspects the Alembic revision of an MLflow tracking (backend store) database and, when migrations
@@ -38,6 +38,17 @@ options:
       - Interpreter of the environment that has MLflow installed (venv or conda env).
     type: path
     required: true
+  schema:
+    description:
+      - Which schema the database holds.
+      - V(tracking) is the backend store (Alembic table C(alembic_version)), as C(mlflow db upgrade) migrates it.
+      - V(auth) is the user and permission store of MLflow's basic-auth app (table C(alembic_version_auth)), as
+        C(python -m mlflow.server.auth db upgrade) migrates it. A basic-auth database from before MLflow 3.6
+        (tables, no version table) is taken to be at the first auth revision, as MLflow does.
+    type: str
+    choices: [tracking, auth]
+    default: tracking
+    version_added: 0.2.0
 notes:
   - Back up the database before upgrading; the server role of this collection does so automatically.
 """
@@ -56,6 +67,13 @@ EXAMPLES = r"""
     backend_store_uri: "{{ uri }}"
   check_mode: true
   register: __pending
+
+- name: Migrate the basic-auth database
+  mlops.mlflow.db_upgrade:
+    python: /opt/mlflow/venv/bin/python
+    backend_store_uri: "postgresql+psycopg2://mlflow:{{ mlflow_db_password | urlencode }}@127.0.0.1:5432/mlflow_auth"
+    schema: auth
+  no_log: true
 """
 
 RETURN = r"""
@@ -97,7 +115,7 @@ def run_helper(module, apply):
     cmd = [module.params["python"], "-c", HELPER_SOURCE]
     rc, out, err = module.run_command(
         cmd,
-        data=encode_request(module.params["backend_store_uri"], apply),
+        data=encode_request(module.params["backend_store_uri"], apply, module.params["schema"]),
         binary_data=True,
         environ_update={"PYTHONDONTWRITEBYTECODE": "1"},
     )
@@ -124,6 +142,7 @@ def main():
         argument_spec=dict(
             backend_store_uri=dict(type="str", required=True, no_log=True),
             python=dict(type="path", required=True),
+            schema=dict(type="str", choices=["tracking", "auth"], default="tracking"),
         ),
         supports_check_mode=True,
     )

@@ -27,6 +27,13 @@ BASELINE = {
     "mlflow_s3_endpoint_url": "http://127.0.0.1:9000",
 }
 
+# Authentication on, valid: the auth cases change one of these.
+AUTH = {
+    "mlflow_auth_enabled": True,
+    "mlflow_auth_admin_password": "a-valid-admin-pw-789",
+    "mlflow_auth_secret_key": "0123456789abcdef" * 4,
+}
+
 # Placeholder for a port this test process listens on while the case runs.
 BUSY_PORT = "<a port in use>"
 
@@ -76,6 +83,23 @@ CASES = [
     ),
     ("sslmode unknown", {"mlflow_db_sslmode": "on"}, "mlflow_db_sslmode"),
     ("port already used by another program", {"mlflow_server_port": BUSY_PORT}, "mlflow_server_port"),
+    ("auth admin password missing", {**AUTH, "mlflow_auth_admin_password": None}, "mlflow_auth_admin_password"),
+    (
+        "auth admin password is MLflow's old default",
+        {**AUTH, "mlflow_auth_admin_password": "password1234"},
+        "mlflow_auth_admin_password",
+    ),
+    ("auth admin password short", {**AUTH, "mlflow_auth_admin_password": "admin123"}, "mlflow_auth_admin_password"),
+    ("auth secret key missing", {**AUTH, "mlflow_auth_secret_key": None}, "mlflow_auth_secret_key"),
+    ("auth secret key short", {**AUTH, "mlflow_auth_secret_key": "my-secret-key"}, "mlflow_auth_secret_key"),
+    ("auth database is the tracking database", {**AUTH, "mlflow_auth_db_name": "mlflow"}, "mlflow_auth_db_name"),
+    (
+        "auth default permission unknown",
+        {**AUTH, "mlflow_auth_default_permission": "ALL"},
+        "mlflow_auth_default_permission",
+    ),
+    ("auth enabled not a boolean", {"mlflow_auth_enabled": "perhaps"}, "mlflow_auth_enabled"),
+    ("private users not auto/true/false", {"mlflow_server_private_users": "maybe"}, "mlflow_server_private_users"),
 ]
 
 
@@ -106,8 +130,9 @@ def run_preflight(variables):
         )
 
 
-def test_valid_baseline_passes_and_changes_nothing():
-    result = run_preflight(BASELINE)
+@pytest.mark.parametrize("extra", [{}, AUTH], ids=["baseline", "baseline with authentication"])
+def test_valid_baseline_passes_and_changes_nothing(extra):
+    result = run_preflight({**BASELINE, **extra})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "changed=0" in result.stdout and "failed=0" in result.stdout
 

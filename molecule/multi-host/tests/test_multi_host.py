@@ -16,9 +16,11 @@ from mlflow_checks import (
     ENV_PYTHON,
     assert_run_artifact_in_bucket,
     assert_run_rows_in_postgresql,
+    assert_sandboxed_process,
     group_hosts,
     run_roundtrip,
     sql,
+    unit_exposure,
 )
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
@@ -124,8 +126,18 @@ def test_minio_runs_as_its_user_with_secrets_only_in_the_env_file(minio_host, ho
         "PrivateTmp=true",
         "Restart=on-failure",
         "ReadWritePaths=/var/lib/minio /var/lib/minio/data",
+        "SystemCallFilter=@system-service",
+        "MemoryDenyWriteExecute=true",
     ):
         assert line in unit
+    assert_sandboxed_process(minio_host, "minio")
+
+
+def test_every_unit_the_collection_writes_scores_below_2(host, minio_host):
+    """systemd-analyze security exposure (README "systemd sandboxing"): MLflow and MinIO units."""
+    assert_sandboxed_process(host, "mlflow")
+    assert unit_exposure(host, "mlflow.service") < 2.0
+    assert unit_exposure(minio_host, "minio.service") < 2.0
 
 
 def test_minio_wrote_to_its_data_directory_inside_the_sandbox(minio_host):

@@ -12,6 +12,22 @@ import pytest
 RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV_PYTHON = "/opt/mlflow/venv/bin/python"
 ENV_FILE = "/etc/mlflow/mlflow.env"
+# MLflow's own credentials file (~/.mlflow/credentials, written by resources/playbooks/client_credentials.yml)
+# for root on the test hosts: the clients below read it, so no password is ever on a command line.
+CLIENT_HOME = "/root"
+CREDENTIALS_FILE = CLIENT_HOME + "/.mlflow/credentials"
+# The molecule runs' Ansible log (ANSIBLE_LOG_PATH in .config/molecule/config.yml). The verifier's own
+# ansible calls (testinfra's inventory dumps hold every variable) must not write to it: taken out of the
+# environment here, before any test runs.
+ANSIBLE_LOG_PATH = os.environ.pop("ANSIBLE_LOG_PATH", None)
+SECRET_NAMES = [
+    "mlflow_db_password",
+    "mlflow_s3_access_key",
+    "mlflow_s3_secret_key",
+    "mlflow_minio_root_password",
+    "mlflow_auth_admin_password",
+    "mlflow_auth_secret_key",
+]
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +37,7 @@ def hostvars(host):
 
 @pytest.fixture(scope="module")
 def secrets(hostvars):
-    names = ["mlflow_db_password", "mlflow_s3_access_key", "mlflow_s3_secret_key"]
-    values = [hostvars[n] for n in names if hostvars.get(n)]
+    values = [hostvars[n] for n in SECRET_NAMES if hostvars.get(n)]
     assert values, "the scenario defines no secrets to look for"
     return values
 
@@ -48,7 +63,7 @@ def env_python(host, code, *args, with_env_file=False):
     """Run Python code in the MLflow environment. Without the env file, the process has no secrets."""
     inner = ("set -a; . %s; set +a; " % ENV_FILE if with_env_file else "") + 'exec %s -c "$0" "$@"' % ENV_PYTHON
     quoted = " ".join(shlex.quote(str(a)) for a in (code, *args))
-    return host.run("env -i PATH=/usr/bin:/bin HOME=/tmp bash -c %s %s" % (shlex.quote(inner), quoted))
+    return host.run("env -i PATH=/usr/bin:/bin HOME=%s bash -c %s %s" % (CLIENT_HOME, shlex.quote(inner), quoted))
 
 
 def pinned_mlflow_version():
@@ -59,16 +74,20 @@ def pinned_mlflow_version():
         return yaml.safe_load(handle)["mlflow_version"]
 
 
-def http_status(host, url, host_header=None):
+def http_status(host, url, host_header=None, authenticated=False):
+    """HTTP status of a GET; authenticated: with the user in root's MLflow credentials file (basic auth)."""
     code = (
-        "import sys, urllib.request, urllib.error\n"
+        "import base64, configparser, os, sys, urllib.request, urllib.error\n"
         "req = urllib.request.Request(sys.argv[1])\n"
-        "if len(sys.argv) > 2: req.add_header('Host', sys.argv[2])\n"
+        "if sys.argv[2]: req.add_header('Host', sys.argv[2])\n"
+        "if sys.argv[3] == '1':\n"
+        "    c = configparser.ConfigParser(); c.read(os.path.expanduser('~/.mlflow/credentials'))\n"
+        "    pair = '%s:%s' % (c['mlflow']['mlflow_tracking_username'], c['mlflow']['mlflow_tracking_password'])\n"
+        "    req.add_header('Authorization', 'Basic ' + base64.b64encode(pair.encode()).decode())\n"
         "try:\n    print(urllib.request.urlopen(req, timeout=10).status)\n"
         "except urllib.error.HTTPError as e:\n    print(e.code)\n"
     )
-    args = [url] + ([host_header] if host_header else [])
-    cmd = env_python(host, code, *args)
+    cmd = env_python(host, code, url, host_header or "", "1" if authenticated else "0")
     assert cmd.rc == 0, cmd.stderr
     return int(cmd.stdout.strip())
 
@@ -82,10 +101,12 @@ def copy_script(host, src):
 
 def run_env_script(host, src, *args, what="client"):
     """Copy a script into the host, run it with the MLflow environment's Python and an empty environment
-    (no store credentials); return the JSON report on its last line of output."""
+    (no store credentials; HOME holds MLflow's credentials file when authentication is on); return the JSON
+    report on its last line of output."""
     dest = copy_script(host, src)
     cmd = host.run(
-        "env -i PATH=/usr/bin:/bin HOME=/tmp " + " ".join(shlex.quote(str(a)) for a in (ENV_PYTHON, dest, *args))
+        "env -i PATH=/usr/bin:/bin HOME=%s " % CLIENT_HOME
+        + " ".join(shlex.quote(str(a)) for a in (ENV_PYTHON, dest, *args))
     )
     assert cmd.rc == 0, "%s failed:\n%s\n%s" % (what, cmd.stdout[-3000:], cmd.stderr[-5000:])
     return json.loads(cmd.stdout.strip().splitlines()[-1])
@@ -127,3 +148,61 @@ def assert_run_rows_in_postgresql(db_host, roundtrip):
     assert sql(db_host, "SELECT count(*) FROM metrics WHERE run_uuid = '%s' AND key = 'loss'" % run) == "25"
     assert sql(db_host, "SELECT count(*) FROM params WHERE run_uuid = '%s'" % run) == "2"
     assert sql(db_host, "SELECT count(*) FROM model_versions WHERE name = '%s'" % roundtrip["registered_model"]) == "1"
+
+
+def ansible_log():
+    """The Ansible log of this scenario's runs since prepare (converge, idempotence, check, side effect), at -v."""
+    path = ANSIBLE_LOG_PATH
+    assert path, "ANSIBLE_LOG_PATH is not set for this scenario"
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        log = handle.read()
+    # it must be the verbose log of a real converge, or finding no secret in it proves nothing
+    assert "TASK [mlops.mlflow.server : Write the environment file (holds the secrets)]" in log, path
+    assert "changed: [" in log and "Using " in log and " as config file" in log, path
+    return log
+
+
+def journal(host):
+    """The whole journal of a host (every unit, Ansible's module invocations included)."""
+    return host.check_output("journalctl --no-pager -o cat -q")
+
+
+def assert_no_secret_anywhere(host, secrets, log):
+    """No secret value in the Ansible log, the journal, any unit file, ps, or systemd's unit properties."""
+    places = {
+        "ansible output (-v)": log,
+        "journal": journal(host),
+        "unit files": host.check_output(
+            "cat /etc/systemd/system/*.service /etc/systemd/system/*.d/*.conf 2>/dev/null || true"
+        ),
+        "ps": host.check_output("ps -eww -o args"),
+        "systemctl show": host.check_output("systemctl show '*'"),
+    }
+    leaks = [
+        "%s in %s" % (secret[:4] + "...", place)
+        for place, text in places.items()
+        for secret in secrets
+        if secret in text
+    ]
+    assert not leaks, leaks
+
+
+def unit_exposure(host, unit):
+    """systemd-analyze security's overall exposure of a unit (0 = locked down, 10 = unprotected); printed."""
+    out = host.check_output("systemd-analyze security --no-pager %s", unit)
+    last = [line for line in out.splitlines() if "Overall exposure level" in line][-1]
+    score = float(last.split(":", 1)[1].split()[0])
+    print("EXPOSURE %s on %s: %.1f" % (unit, host.backend.get_hostname(), score))
+    return score
+
+
+def assert_sandboxed_process(host, unit):
+    """The unit's main process really runs sandboxed: no new privileges, no capabilities, a seccomp filter."""
+    pid = host.check_output("systemctl show -p MainPID --value %s", unit)
+    assert pid != "0", unit
+    status = dict(
+        line.split(":", 1) for line in host.file("/proc/%s/status" % pid).content_string.splitlines() if ":" in line
+    )
+    assert status["NoNewPrivs"].strip() == "1", status
+    assert int(status["CapEff"].strip(), 16) == 0 and int(status["CapBnd"].strip(), 16) == 0, status
+    assert status["Seccomp"].strip() == "2", status  # filter mode

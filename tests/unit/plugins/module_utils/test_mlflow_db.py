@@ -1,6 +1,8 @@
 # Unit tests of the schema planning that db_upgrade runs inside the MLflow environment.
 from __future__ import annotations
 
+import json
+
 import pytest
 from ansible_collections.mlops.mlflow.plugins.module_utils import mlflow_db
 
@@ -130,5 +132,6 @@ def test_summarize_downgrade_error_passes_through():
 def test_request_carries_uri_on_stdin_only():
     assert (
         mlflow_db.encode_request("postgresql+psycopg2://u:p@h/db", True)
-        == '{"uri": "postgresql+psycopg2://u:p@h/db", "apply": true}'
+        == '{"uri": "postgresql+psycopg2://u:p@h/db", "apply": true, "schema": "tracking"}'
     )
+    assert json.loads(mlflow_db.encode_request("postgresql+psycopg2://u:p@h/auth", False, "auth"))["schema"] == "auth"
