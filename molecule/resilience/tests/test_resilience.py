@@ -28,17 +28,17 @@ FAULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 # Bounds: from the scenario's runs on the 2-core test machine shared with other test containers (the
 # README's "Fault tolerance" table), with a margin of about 3x for a busier machine.
 # kill -9: systemd restarts MLflow after RestartSec=5 s; most of the rest is the new server's start-up
-# (the CLI, then 4 uvicorn workers importing MLflow at once on 2 cores): 24-36 s in the scenario's runs.
+# (the CLI, then 4 uvicorn workers importing MLflow at once on 2 cores): 20-36 s in the scenario's runs.
 KILL9_BOUND_S = 120
-# PostgreSQL restart (2.4-2.8 s): the longest stretch without an acknowledged metric call; 0.3-0.6 s measured.
+# PostgreSQL restart (2.4-2.8 s): the longest stretch without an acknowledged metric call; 0.26-0.57 s measured.
 PG_GAP_BOUND_S = 20
 # Object store down: from the stop to the client's error, with 2 retries and a 60 s request timeout;
-# 4.8-5 s measured. A client stuck on the dead store would need at least one request timeout, 60 s.
+# 4.6-5 s measured. A client stuck on the dead store would need at least one request timeout, 60 s.
 STORE_ERROR_BOUND_S = 60
 # The upload client is killed by `timeout` after this long: exit 124 = it hung.
 UPLOAD_HANG_LIMIT_S = 300
 # Container restart: from `docker restart` until every unit is active and /health and a write of each
-# kind work; 26-43 s measured (mostly MLflow's start-up, as for kill -9).
+# kind work; 22-43 s measured (mostly MLflow's start-up, as for kill -9).
 REBOOT_BOUND_S = 150
 
 
