@@ -64,7 +64,7 @@ molecule_scenarios() {
   export MLFLOW_APT_CACHE="$here/.cache/apt-archives"
   mkdir -p "$MLFLOW_APT_CACHE/partial"
   local scenarios=("$@")
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default sftp multi-host scale-out minio-distributed conda)
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default sftp multi-host scale-out minio-distributed conda resilience)
   # conda-real needs the real Miniforge installer and conda-forge: opt-in, on online machines.
   [ "${MLFLOW_TEST_REAL_CONDA:-0}" != 1 ] || [ $# -gt 0 ] || scenarios+=(conda-real)
   for s in "${scenarios[@]}"; do

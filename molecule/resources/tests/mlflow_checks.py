@@ -145,35 +145,45 @@ def tls_handshake(host, name, port, version, cafile, python="/usr/bin/python3"):
     return cmd.stdout.strip()
 
 
-def roundtrip_command(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
-    """Copy the client into the host; return the command that runs it with an empty environment
-    (plus `env`: e.g. HOME holding ~/.mlflow/credentials, MLFLOW_TRACKING_SERVER_CERT_PATH)."""
-    host.ansible(
-        "ansible.builtin.copy",
-        "src=%s/files/mlflow_roundtrip.py dest=/root/mlflow_roundtrip.py mode=0644" % RESOURCES,
-        become=True,
-        check=False,
-    )
-    tag = uuid.uuid4().hex[:10]
-    return "%s %s /root/mlflow_roundtrip.py %s %s %d" % (
-        clean_env(env),
-        python,
-        shlex.quote(tracking_uri),
-        tag,
-        size_mb,
-    )
+def copy_script(host, src):
+    """Copy a script from the controller into /root on the host; return its path there."""
+    dest = "/root/" + os.path.basename(src)
+    host.ansible("ansible.builtin.copy", "src=%s dest=%s mode=0644" % (src, dest), become=True, check=False)
+    return dest
 
 
-def roundtrip_report(rc, stdout, stderr):
-    """The client's JSON report, or a failure showing its output."""
-    assert rc == 0, "client round trip failed:\n%s\n%s" % (stdout[-3000:], stderr[-5000:])
+def env_script_command(host, src, *args, python=ENV_PYTHON, env=None):
+    """Copy a script into the host; return the command that runs it with `python` (the MLflow environment's)
+    and an empty environment (no store credentials; HOME holds MLflow's credentials file when
+    authentication is on) plus `env` (e.g. MLFLOW_TRACKING_SERVER_CERT_PATH)."""
+    dest = copy_script(host, src)
+    return clean_env(env) + " " + " ".join(shlex.quote(str(a)) for a in (python, dest, *args))
+
+
+def script_report(rc, stdout, stderr, what="client"):
+    """The JSON report on the last line of a script's output, or a failure showing that output."""
+    assert rc == 0, "%s failed:\n%s\n%s" % (what, stdout[-3000:], stderr[-5000:])
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+def run_env_script(host, src, *args, what="client", python=ENV_PYTHON, env=None):
+    """Run a script as env_script_command does; return its JSON report."""
+    cmd = host.run(env_script_command(host, src, *args, python=python, env=env))
+    return script_report(cmd.rc, cmd.stdout, cmd.stderr, what)
+
+
+ROUNDTRIP = os.path.join(RESOURCES, "files", "mlflow_roundtrip.py")
+
+
+def roundtrip_command(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
+    """The command that runs the client round trip (see env_script_command), e.g. in the background."""
+    return env_script_command(host, ROUNDTRIP, tracking_uri, uuid.uuid4().hex[:10], size_mb, python=python, env=env)
+
+
 def run_roundtrip(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
-    """Run the client (see roundtrip_command) and return its JSON report."""
-    cmd = host.run(roundtrip_command(host, tracking_uri, size_mb, python, env))
-    return roundtrip_report(cmd.rc, cmd.stdout, cmd.stderr)
+    """Run the client round trip; return its JSON report."""
+    args = (tracking_uri, uuid.uuid4().hex[:10], size_mb)
+    return run_env_script(host, ROUNDTRIP, *args, what="client round trip", python=python, env=env)
 
 
 def bucket_objects(host, bucket, prefix):

@@ -21,8 +21,8 @@ from mlflow_checks import (
     http_response,
     http_status,
     roundtrip_command,
-    roundtrip_report,
     run_roundtrip,
+    script_report,
     tls_handshake,
     unit_exposure,
 )
@@ -197,10 +197,11 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_
         app1.run_expect([0], "systemctl stop mlflow")
         assert not host.file(out + ".rc").exists, "the client had finished before app1 stopped"
         wait_for_file(host, out + ".rc", 600)
-        report = roundtrip_report(
+        report = script_report(
             int(host.file(out + ".rc").content_string),
             host.file(out + ".json").content_string,
             host.file(out + ".err").content_string,
+            what="client round trip while app1 stopped",
         )
         assert report["size_bytes"] == 60 * 1024 * 1024
 
