@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Main job: deploy the all-in-one MLflow stack (PostgreSQL + S3 stand-in + MLflow server) into a local
-# systemd container with the site playbook, publish the UI on 127.0.0.1 only, and run a smoke test.
-# Re-running it converges the same container again (changed=0).
-#   MLFLOW_LOCAL_PORT=5000 scripts/deploy-local.sh        deploy / re-deploy
+# Main job: deploy the all-in-one MLflow stack (PostgreSQL + S3 stand-in + MLflow server with basic auth +
+# the TLS proxy, self-signed for https://localhost) into a local systemd container with the site playbook,
+# publish HTTPS on 127.0.0.1 only, and run a smoke test through it. Re-running it converges the same
+# container again (changed=0).
+#   MLFLOW_LOCAL_PORT=8443 scripts/deploy-local.sh        deploy / re-deploy
 #   scripts/deploy-local.sh --destroy                     remove the container
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 source scripts/env.sh
 name=mlflow-local
-port=${MLFLOW_LOCAL_PORT:-5000}
+port=${MLFLOW_LOCAL_PORT:-8443}
 if [ "${1:-}" = --destroy ]; then
   docker rm -f "$name" >/dev/null 2>&1 || true; docker network rm "$name-net" >/dev/null 2>&1 || true
   echo "removed $name"; exit 0
@@ -47,19 +48,24 @@ if ! docker container inspect "$name" >/dev/null 2>&1; then
     --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
     -v "$MLFLOW_WHEELHOUSE:/opt/wheelhouse:ro" -v "$here/.cache/apt-archives:/var/cache/apt/archives" \
-    -p "127.0.0.1:$port:5000" --stop-signal SIGRTMIN+3 "$MLFLOW_TEST_IMAGE" /lib/systemd/systemd >/dev/null
+    -p "127.0.0.1:$port:443" --stop-signal SIGRTMIN+3 "$MLFLOW_TEST_IMAGE" /lib/systemd/systemd >/dev/null
 fi
 [ "$(docker container inspect -f '{{.State.Running}}' "$name")" = true ] || docker start "$name" >/dev/null
 inv=examples/local/inventory.yml
 t0=$SECONDS
-ansible-playbook -i "$inv" molecule/resources/playbooks/prepare.yml
+ansible-playbook -i "$inv" -e "@$secrets" molecule/resources/playbooks/prepare.yml
 ansible-playbook -i "$inv" -e "@$secrets" playbooks/site.yml
 echo "converge: $((SECONDS - t0)) s"
-# Smoke: a client on this machine, through the published port, with the MLflow REST API, logged in as the
-# admin (basic auth; the password is read from the secrets file, not passed on a command line).
-python3 - "http://127.0.0.1:$port" "$secrets" <<'PY'
-import base64, json, sys, time, urllib.error, urllib.request
+# Smoke: a client on this machine, through the published HTTPS port (the proxy's self-signed certificate,
+# verified), with the MLflow REST API, logged in as the admin (basic auth; the password is read from the
+# secrets file, not passed on a command line).
+cert=.cache/local/localhost.crt
+docker cp "$name:/etc/nginx/mlflow-tls/localhost.crt" "$cert" >/dev/null
+python3 - "https://localhost:$port" "$secrets" "$cert" <<'PY'
+import base64, json, ssl, sys, time, urllib.error, urllib.request
 base = sys.argv[1]
+urllib.request.install_opener(urllib.request.build_opener(
+    urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=sys.argv[3]))))
 values = dict(line.replace("\"", "").split(": ", 1) for line in open(sys.argv[2]).read().splitlines() if ": " in line)
 login = "Basic " + base64.b64encode(("admin:" + values["mlflow_auth_admin_password"]).encode()).decode()
 try:
@@ -82,4 +88,4 @@ got = call("/api/2.0/mlflow/runs/get?run_id=" + run)["run"]["data"]["metrics"]
 assert got[0]["key"] == "smoke" and got[0]["value"] == 1.0, got
 print("smoke: OK (401 without a login; as admin: experiment %s, run %s, metric read back)" % (exp, run))
 PY
-echo "MLflow UI: http://127.0.0.1:$port  (user admin, password and other secrets in $secrets; remove with: scripts/deploy-local.sh --destroy)"
+echo "MLflow UI: https://localhost:$port  (self-signed: $cert; user admin, password and other secrets in $secrets; remove with: scripts/deploy-local.sh --destroy)"
