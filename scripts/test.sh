@@ -32,6 +32,9 @@ need_debs() {
 }
 
 lint() {
+  # molecule installs a copy of this collection under $ANSIBLE_HOME, found before the checkout's link: a copy
+  # from an earlier run would be linted instead of the working tree (molecule installs it again each run).
+  rm -rf "$ANSIBLE_HOME/collections/ansible_collections/mlops"
   yamllint -s .
   ansible-lint -q
   ruff check .
