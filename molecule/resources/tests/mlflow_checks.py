@@ -12,10 +12,9 @@ import pytest
 RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV_PYTHON = "/opt/mlflow/venv/bin/python"
 ENV_FILE = "/etc/mlflow/mlflow.env"
-# MLflow's own credentials file (~/.mlflow/credentials, written by resources/playbooks/client_credentials.yml)
-# for root on the test hosts: the clients below read it, so no password is ever on a command line.
+# Clients run with root's HOME: MLflow's credentials file there (~/.mlflow/credentials, written by
+# resources/playbooks/test_clients.yml) logs them in, so no password is ever on a command line.
 CLIENT_HOME = "/root"
-CREDENTIALS_FILE = CLIENT_HOME + "/.mlflow/credentials"
 # The molecule runs' Ansible log (ANSIBLE_LOG_PATH in .config/molecule/config.yml). The verifier's own
 # ansible calls (testinfra's inventory dumps hold every variable) must not write to it: taken out of the
 # environment here, before any test runs.
@@ -181,9 +180,9 @@ def roundtrip_command(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=Non
 
 
 def run_roundtrip(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
-    """Run the client round trip; return its JSON report."""
-    args = (tracking_uri, uuid.uuid4().hex[:10], size_mb)
-    return run_env_script(host, ROUNDTRIP, *args, what="client round trip", python=python, env=env)
+    """Run the client round trip (roundtrip_command); return its JSON report."""
+    cmd = host.run(roundtrip_command(host, tracking_uri, size_mb, python=python, env=env))
+    return script_report(cmd.rc, cmd.stdout, cmd.stderr, "client round trip")
 
 
 def bucket_objects(host, bucket, prefix):
