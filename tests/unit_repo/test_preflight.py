@@ -116,6 +116,13 @@ CASES = [
     ("proxy TLS source unknown", {"mlflow_proxy_tls_source": "letsencrypt"}, "mlflow_proxy_tls_source"),
     ("proxy ports equal", {"mlflow_proxy_http_port": 443}, "mlflow_proxy_http_port"),
     ("proxy body size malformed", {"mlflow_proxy_client_max_body_size": "10 GB"}, "mlflow_proxy_client_max_body_size"),
+    ("auth cache TTL negative", {**AUTH, "mlflow_auth_cache_ttl_seconds": -1}, "mlflow_auth_cache_ttl_seconds"),
+    (
+        "presigned transfers to a loopback store",
+        {"mlflow_presigned_artifact_transfers": True},
+        "mlflow_presigned_artifact_transfers",
+    ),
+    ("removed multipart variable set", {"mlflow_server_multipart_upload": True}, "mlflow_presigned_artifact_transfers"),
 ]
 
 
