@@ -116,17 +116,21 @@ CASES = [
     ("proxy TLS source unknown", {"mlflow_proxy_tls_source": "letsencrypt"}, "mlflow_proxy_tls_source"),
     ("proxy ports equal", {"mlflow_proxy_http_port": 443}, "mlflow_proxy_http_port"),
     ("proxy body size malformed", {"mlflow_proxy_client_max_body_size": "10 GB"}, "mlflow_proxy_client_max_body_size"),
+    ("auth cache TTL negative", {**AUTH, "mlflow_auth_cache_ttl_seconds": -1}, "mlflow_auth_cache_ttl_seconds"),
+    (
+        "presigned transfers to a loopback store",
+        {"mlflow_presigned_artifact_transfers": True},
+        "mlflow_presigned_artifact_transfers",
+    ),
+    ("removed multipart variable set", {"mlflow_server_multipart_upload": True}, "mlflow_presigned_artifact_transfers"),
 ]
 
 
-def run_preflight(variables):
+def run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy")):
     inventory = {
         "all": {
             "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
-            "children": {
-                g: {"hosts": {"localhost": {}}}
-                for g in ("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy")
-            },
+            "children": {g: {"hosts": {"localhost": {}}} for g in groups},
         }
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,3 +173,15 @@ def test_bad_input_fails_naming_the_variable(case, override, variable):
     assert result.returncode != 0, "%s was accepted:\n%s" % (case, output[-3000:])
     assert variable in output, "%s: the error does not name %s:\n%s" % (case, variable, output[-3000:])
     assert "changed=0" in result.stdout or "changed=" not in result.stdout
+
+
+def test_without_a_proxy_preflight_says_what_clients_need():
+    """MLflow 3.17 advertises presigned transfers and has no server switch: without the proxy role, say so."""
+    variables = {k: v for k, v in BASELINE.items() if not k.startswith("mlflow_proxy_")}
+    result = run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    warning = "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false and MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false"
+    assert warning in " ".join(result.stdout.split()), result.stdout[-3000:]
+    # with the proxy in front (the baseline) nothing is said
+    with_proxy = run_preflight(BASELINE)
+    assert with_proxy.returncode == 0 and "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD" not in with_proxy.stdout

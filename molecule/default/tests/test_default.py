@@ -175,6 +175,40 @@ def test_users_get_the_default_permission_and_no_more(host):
     assert sql(host, "SELECT count(*) FROM users WHERE username = '%s'" % got["user"], db="mlflow_auth") == "1"
 
 
+ROTATION_CLIENT = r"""
+import configparser, json, os, secrets, sys, time, requests
+base, ttl = "http://127.0.0.1:5000", int(sys.argv[1])
+api = base + "/api/2.0/mlflow/experiments/search?max_results=1"
+c = configparser.ConfigParser(); c.read(os.path.expanduser("~/.mlflow/credentials"))
+admin = (c["mlflow"]["mlflow_tracking_username"], c["mlflow"]["mlflow_tracking_password"])
+name, old, new = "rotated-" + secrets.token_hex(4), secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+def statuses(password, n=24):  # a new connection each: the requests spread over the workers
+    return sorted({requests.get(api, auth=(name, password)).status_code for _ in range(n)})
+out = {"create": requests.post(base + "/api/2.0/mlflow/users/create", json={"username": name, "password": old}, auth=admin).status_code}
+out["old_before"] = statuses(old)  # checked once, then cached by each worker that saw it
+out["update"] = requests.patch(base + "/api/2.0/mlflow/users/update-password", json={"username": name, "password": new}, auth=admin).status_code
+changed = time.monotonic()
+out["new_at_once"] = statuses(new)
+time.sleep(max(0.0, ttl + 2 - (time.monotonic() - changed)))
+out["old_after_ttl"] = statuses(old)
+out["new_after_ttl"] = statuses(new)
+print(json.dumps(out))
+"""
+
+
+def test_a_changed_password_locks_the_old_one_out_within_the_cache_ttl(host, hostvars):
+    """mlflow_auth_cache_ttl_seconds caches successful checks per worker: after a password change the old password
+    may work on other workers for up to the TTL, never longer; the new one works at once."""
+    ttl = int(hostvars["mlflow_auth_cache_ttl_seconds"])
+    assert "auth_cache_ttl_seconds = %d" % ttl in host.file(AUTH_CONFIG).content_string
+    cmd = env_python(host, ROTATION_CLIENT, ttl)
+    assert cmd.rc == 0, cmd.stderr
+    got = json.loads(cmd.stdout.strip().splitlines()[-1])
+    assert got["create"] == 200 and got["update"] == 200 and got["old_before"] == [200], got
+    assert got["new_at_once"] == [200], got
+    assert got["old_after_ttl"] == [401] and got["new_after_ttl"] == [200], got
+
+
 def test_auth_database_is_separate_and_at_head(host, hostvars):
     admin = hostvars.get("mlflow_auth_admin_username", "admin")
     assert sql(host, "SELECT is_admin FROM users WHERE username = '%s'" % admin, db="mlflow_auth") == "t"

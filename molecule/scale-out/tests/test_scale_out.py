@@ -1,11 +1,13 @@
 """Scale-out: nginx TLS proxy -> two MLflow tracking servers -> one PostgreSQL + MinIO.
 
-The client runs on the proxy host and knows only https://mlflow.scale-out.test (self-signed certificate,
-trusted through MLFLOW_TRACKING_SERVER_CERT_PATH). The MinIO binary on the data host is a STAND-IN
+The client runs on a laptop (outside_clients) that shares only the public network with the proxy: it knows
+only https://mlflow.scale-out.test (self-signed certificate, trusted through MLFLOW_TRACKING_SERVER_CERT_PATH)
+and reaches neither the store nor the tracking servers, as a data scientist's machine. The MinIO binary on the data host is a STAND-IN
 (tests/standins/minio: MinIO's command line and health endpoints in front of moto's in-memory S3 server),
 installed by the minio role through mlflow_minio_binary_src; every S3 request is real S3 protocol traffic.
 """
 
+import json
 import os
 import re
 import time
@@ -28,7 +30,7 @@ from mlflow_checks import (
 )
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "mlflow_proxy"
+    "outside_clients"
 )
 
 CLIENT_PYTHON = "/opt/mlflow-client/bin/python"
@@ -48,8 +50,23 @@ def url(name):
 
 
 @pytest.fixture(scope="module")
-def cert(name):
+def proxy():
+    return group_hosts("mlflow_proxy")[0]
+
+
+@pytest.fixture(scope="module")
+def proxy_cert(name):
+    """The certificate and key files on the proxy host."""
     return "/etc/nginx/mlflow-tls/%s.crt" % name
+
+
+@pytest.fixture(scope="module")
+def cert(host, proxy, proxy_cert):
+    """The proxy's self-signed certificate, handed to the laptop as a user gets it (a file they trust)."""
+    path = "/root/mlflow-proxy.crt"
+    content = proxy.file(proxy_cert).content_string
+    host.run_expect([0], "printf '%%s' %s > %s", content, path)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +97,9 @@ def client_env(cert):
     return {"MLFLOW_TRACKING_SERVER_CERT_PATH": cert}
 
 
-def upstreams_of_client_requests(host, since_line=0):
+def upstreams_of_client_requests(proxy, since_line=0):
     """Upstream addresses ("ip:port") that served the MLflow client's requests, from line since_line on."""
-    lines = host.file(ACCESS_LOG).content_string.splitlines()[since_line:]
+    lines = proxy.file(ACCESS_LOG).content_string.splitlines()[since_line:]
     served = []
     for line in lines:
         match = re.search(r"upstream=(.*?) upstream_status=(\S+)", line)
@@ -92,8 +109,8 @@ def upstreams_of_client_requests(host, since_line=0):
     return served
 
 
-def access_log_length(host):
-    return len(host.file(ACCESS_LOG).content_string.splitlines())
+def access_log_length(proxy):
+    return len(proxy.file(ACCESS_LOG).content_string.splitlines())
 
 
 def test_http_answers_301_to_https(host, name, url):
@@ -143,11 +160,17 @@ def test_tracking_servers_refuse_a_wrong_host_header(apps, app_addresses, name, 
         assert http_status(app, direct, name) == (401 if auth else 200)
 
 
+# The 12 MB artifact is over this, so a 3.17 client takes the multipart (presigned) path if it is offered.
+MULTIPART = {"MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": str(1024 * 1024)}
+
+
 @pytest.fixture(scope="module")
-def roundtrip(host, url, client_env):
-    since = access_log_length(host)
-    report = run_roundtrip(host, url, python=CLIENT_PYTHON, env=client_env)
-    report["upstreams"] = upstreams_of_client_requests(host, since)
+def roundtrip(host, proxy, url, client_env):
+    """The round trip from the laptop, with an artifact big enough for the multipart path."""
+    since = access_log_length(proxy)
+    report = run_roundtrip(host, url, python=CLIENT_PYTHON, env={**client_env, **MULTIPART})
+    report["upstreams"] = upstreams_of_client_requests(proxy, since)
+    report["log_since"] = since
     return report
 
 
@@ -175,13 +198,13 @@ def wait_for_file(host, path, timeout):
         time.sleep(2)
 
 
-def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_addresses, url, client_env):
+def test_stopping_one_tracking_server_does_not_break_the_client(host, proxy, apps, app_addresses, url, client_env):
     app1 = apps[0]
     app1_address = app_addresses[app1.backend.get_hostname()]
     out = "/root/roundtrip-during-stop"
     host.run("rm -f %s.json %s.err %s.rc", out, out, out)
     command = roundtrip_command(host, url, 60, python=CLIENT_PYTHON, env=client_env)
-    since = access_log_length(host)
+    since = access_log_length(proxy)
     # in the background (a transient unit), so the server can be stopped while the client works
     host.run_expect(
         [0],
@@ -191,7 +214,7 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_
     try:
         # stop app1 once the client has started talking to the servers
         deadline = time.monotonic() + 120
-        while len(upstreams_of_client_requests(host, since)) < 3:
+        while len(upstreams_of_client_requests(proxy, since)) < 3:
             assert time.monotonic() < deadline and not host.file(out + ".rc").exists, "the client did not start"
             time.sleep(1)
         app1.run_expect([0], "systemctl stop mlflow")
@@ -207,9 +230,9 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_
 
         # and a whole round trip with app1 down: every request is answered by the other server
         assert app1.run("systemctl is-active mlflow").stdout.strip() != "active"
-        since = access_log_length(host)
+        since = access_log_length(proxy)
         run_roundtrip(host, url, python=CLIENT_PYTHON, env=client_env)
-        served = {address.rsplit(":", 1)[0] for address in upstreams_of_client_requests(host, since)}
+        served = {address.rsplit(":", 1)[0] for address in upstreams_of_client_requests(proxy, since)}
         assert served and app1_address not in served, served
     finally:
         app1.run("systemctl start mlflow")
@@ -219,8 +242,9 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, apps, app_
             time.sleep(2)
 
 
-def test_nginx_sandbox_exposure(host):
+def test_nginx_sandbox_exposure(proxy):
     """Exposure of nginx.service as Debian ships it (the unit file alone) and with the role's drop-in."""
+    host = proxy
     # offline, under another name: as nginx.service it would pick up the drop-in too
     host.run_expect([0], "cp /lib/systemd/system/nginx.service /root/nginx-as-shipped.service")
     before = unit_exposure(host, "/root/nginx-as-shipped.service", offline=True)
@@ -234,12 +258,124 @@ def test_nginx_sandbox_exposure(host):
     assert re.search(r"^NoNewPrivs:\s+1$", status, re.M) and re.search(r"^Seccomp:\s+2$", status, re.M), status
 
 
-def test_private_key_is_root_only_and_secrets_leak_nowhere(host, apps, secrets, cert):
-    key = host.file(cert[: -len(".crt")] + ".key")
+def test_private_key_is_root_only_and_secrets_leak_nowhere(proxy, apps, secrets, proxy_cert):
+    host = proxy
+    key = host.file(proxy_cert[: -len(".crt")] + ".key")
     assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
-    assert host.file(os.path.dirname(cert)).mode == 0o700
+    assert host.file(os.path.dirname(proxy_cert)).mode == 0o700
     # nor the key's base64 lines, in any Ansible output either
     key_lines = [line for line in key.content_string.splitlines() if line and "-----" not in line]
     log = ansible_log()
     for target in [host, *apps]:
         assert_no_secret_anywhere(target, [*secrets, *key_lines], log)
+
+
+# --- The laptop: outside the servers' network, every artifact byte through the proxy ---------------------------
+
+REACH_CODE = """
+import json, socket, sys
+out = {}
+for target in sys.argv[1:]:
+    host, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+        out[target] = "connected"
+    except socket.gaierror:
+        out[target] = "no such name"
+    except OSError as exc:
+        out[target] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_laptop_reaches_the_proxy_and_nothing_else(host, name, app_addresses):
+    """The public name answers on 443; the store and the tracking servers, by name or address, do not."""
+    data = group_hosts("mlflow_artifacts")[0]
+    data_name = data.backend.get_hostname()
+    data_address = data.ansible("ansible.builtin.setup", "filter=ansible_default_ipv4")["ansible_facts"][
+        "ansible_default_ipv4"
+    ]["address"]
+    inside = ["%s:9000" % data_name, "%s:9000" % data_address]
+    for app, address in app_addresses.items():
+        inside += ["%s:5000" % app, "%s:5000" % address]
+    cmd = host.run("/usr/bin/python3 -c %s %s", REACH_CODE, " ".join(["%s:443" % name, *inside]))
+    assert cmd.rc == 0, cmd.stderr
+    reach = json.loads(cmd.stdout)
+    assert reach.pop("%s:443" % name) == "connected"
+    # names of the inner network do not resolve here; its addresses are dropped (Docker isolates the networks)
+    assert all(result in ("no such name", "TimeoutError", "timeout") for result in reach.values()), reach
+    assert reach["%s:9000" % data_name] == "no such name", reach
+
+
+SERVER_INFO_CODE = """
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2]) if sys.argv[2] else None
+with urllib.request.urlopen(sys.argv[1] + "/api/3.0/mlflow/server-info", timeout=10, context=ctx) as resp:
+    print(resp.read().decode())
+"""
+
+
+def test_presigned_transfers_are_advertised_off_through_the_proxy(host, apps, app_addresses, url, cert):
+    """MLflow 3.17 itself advertises presigned multipart transfers for the S3 store; the proxy turns them off."""
+    app = apps[0]
+    direct = app.run(
+        "/usr/bin/python3 -c %s %s ''", SERVER_INFO_CODE, "http://%s:5000" % app_addresses[app.backend.get_hostname()]
+    )
+    assert direct.rc == 0, direct.stderr
+    info = json.loads(direct.stdout)
+    assert info["multipart_uploads_enabled"] is True and info["multipart_downloads_enabled"] is True, info
+    through = host.run("/usr/bin/python3 -c %s %s %s", SERVER_INFO_CODE, url, cert)
+    assert through.rc == 0, through.stderr
+    info = json.loads(through.stdout)
+    assert info["multipart_uploads_enabled"] is False and info["multipart_downloads_enabled"] is False, info
+    assert info["store_type"] == "SqlStore", info  # the rest of the answer is MLflow's own
+
+
+def artifact_requests(proxy, since_line, run_id):
+    """(method, path, status, bytes sent) of the proxy's artifact-API requests for one run, from since_line on."""
+    found = []
+    for line in proxy.file(ACCESS_LOG).content_string.splitlines()[since_line:]:
+        match = re.search(r'"(\S+) (\S+) HTTP/[^"]*" (\d+) (\d+)', line)
+        if match and "mlflow-artifacts" in match.group(2) and (run_id in match.group(2) or "/mpu/" in match.group(2)):
+            found.append((match.group(1), match.group(2), int(match.group(3)), int(match.group(4))))
+    return found
+
+
+def test_every_artifact_byte_went_through_the_proxy(proxy, roundtrip):
+    """Upload and download of the multipart-sized artifact: MLflow's artifact API through nginx, no presigned URL."""
+    requests = artifact_requests(proxy, roundtrip["log_since"], roundtrip["run_id"])
+    blob = [r for r in requests if r[1].endswith("/artifacts/data/blob.bin")]
+    assert ("PUT", 200) in [(r[0], r[2]) for r in blob], requests
+    downloads = [r for r in blob if r[0] == "GET" and r[2] == 200]
+    assert downloads and downloads[-1][3] >= roundtrip["size_bytes"], requests
+    assert not [r for r in requests if "/presigned/" in r[1] or "/mpu/" in r[1]], requests
+
+
+def test_a_client_forcing_presigned_transfers_falls_back_through_the_proxy(host, proxy, url, client_env):
+    """MLFLOW_ENABLE_PROXY_MULTIPART_*=true on the client: the proxy answers MLflow's own "not supported", the client
+    falls back to the proxied path at once (no presigned URL to the store is ever handed out)."""
+    forced = {"MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "true", "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true"}
+    since = access_log_length(proxy)
+    report = run_roundtrip(host, url, python=CLIENT_PYTHON, env={**client_env, **MULTIPART, **forced})
+    requests = artifact_requests(proxy, since, report["run_id"])
+    refused = [r for r in requests if "/presigned/" in r[1] or "/mpu/" in r[1]]
+    assert refused and all(r[2] == 501 for r in refused), requests
+    blob = [(r[0], r[2]) for r in requests if r[1].endswith("/artifacts/data/blob.bin")]
+    assert ("PUT", 200) in blob and ("GET", 200) in blob, requests
+
+
+def test_a_wrong_password_fails_fast_with_a_clear_message(host, url, client_env):
+    """Something wrong (here the password) ends the client in seconds with the reason, not a long hang."""
+    wrong = {
+        "HOME": "/root/nowhere",
+        "MLFLOW_TRACKING_USERNAME": "admin",
+        "MLFLOW_TRACKING_PASSWORD": "not-the-password-1",
+    }
+    started = time.monotonic()
+    cmd = host.run(
+        "timeout 120 " + roundtrip_command(host, url, 1, python=CLIENT_PYTHON, env={**client_env, **MULTIPART, **wrong})
+    )
+    elapsed = time.monotonic() - started
+    assert cmd.rc not in (0, 124), (cmd.rc, cmd.stderr[-2000:])
+    assert "401" in cmd.stderr and "You are not authenticated" in cmd.stderr, cmd.stderr[-2000:]
+    assert elapsed < 60, elapsed
