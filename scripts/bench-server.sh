@@ -4,7 +4,11 @@
 # store, same clients.
 #   (a) guide       the guide's command line, started here in the container on port 5001 in a transient
 #                   systemd unit (so its memory can be read), with the store's endpoint and keys from
-#                   /etc/mlflow/mlflow.env, no auth, no uvicorn options; stopped once measured:
+#                   /etc/mlflow/mlflow.env, no auth, no uvicorn options; stopped once measured. It runs from
+#                   the guide's own install, `pip install mlflow psycopg2-binary boto3` (same MLflow pin, from
+#                   the wheelhouse), made once in the container at /opt/mlflow-guide-venv: without the
+#                   collection's uvloop and httptools, uvicorn picks what the guide's users get (asyncio, h11).
+#                   BENCH_GUIDE_VENV=/opt/mlflow/venv runs it from the collection's venv instead.
 #                     mlflow server --backend-store-uri postgresql+psycopg2://... --artifacts-destination
 #                       s3://<bucket> --serve-artifacts --host 0.0.0.0 --port 5001 --workers 8
 #                   (the guide's bare postgresql:// selects psycopg 3 with SQLAlchemy 2.1, which is not
@@ -22,13 +26,17 @@
 #   scripts/bench-server.sh              the side by side, ~5 min
 #   scripts/bench-server.sh --variants   then the collection's server restarted with other settings (direct,
 #                                        latency and 8 clients only), ~1 min each; env file restored after
+#   scripts/bench-server.sh --variants-only   the variants alone
 # Environment: BENCH_CONTAINER (mlflow-local), MLFLOW_LOCAL_PORT (8443), BENCH_SECONDS (15), BENCH_MB (200).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 c=${BENCH_CONTAINER:-mlflow-local}; port=${MLFLOW_LOCAL_PORT:-8443}
 secs=${BENCH_SECONDS:-15}; mb=${BENCH_MB:-200}; guide_port=5001; guide_unit=mlflow-bench-guide
-variants=false; [ "${1:-}" = --variants ] && variants=true
+guide_venv=${BENCH_GUIDE_VENV:-/opt/mlflow-guide-venv}
+version=$(sed -n 's/^mlflow_version: *"\([^"]*\)".*/\1/p' roles/python_env/defaults/main.yml)
+variants=false; sides=true
+case "${1:-}" in --variants) variants=true ;; --variants-only) variants=true; sides=false ;; esac
 secrets=$here/.cache/local/secrets.yml; cert=$here/.cache/local/localhost.crt
 [ "$(docker container inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] \
   || { echo "container $c is not running: scripts/deploy-local.sh first" >&2; exit 1; }
@@ -80,10 +88,18 @@ measure() {  # measure NAME UNIT CLIENT URL: latency, 8 and 16 clients, memory
   record "$name" memory "{\"bytes\": $(memory "$unit")}"
 }
 
+if $sides; then
 # (a) the guide's command line, in a transient unit, on the same database and bucket.
-docker exec -i "$c" bash -s "$guide_unit" "$guide_port" <<'SH'
+docker exec -i "$c" bash -s "$guide_unit" "$guide_port" "$guide_venv" "$version" <<'SH'
 set -eu
-unit=$1; port=$2
+unit=$1; port=$2; venv=$3; version=$4
+if [ ! -f "$venv/.bench-guide-$version" ] && [ "$venv" != /opt/mlflow/venv ]; then
+  echo "(a) guide: installing mlflow==$version psycopg2-binary boto3 into $venv (once)"
+  rm -rf "$venv"; python3 -m venv "$venv"
+  PIP_CONFIG_FILE=/dev/null "$venv/bin/pip" install -q --disable-pip-version-check --no-index --find-links /opt/wheelhouse \
+    "mlflow==$version" psycopg2-binary boto3
+  touch "$venv/.bench-guide-$version"
+fi
 env=/etc/mlflow/mlflow.env
 (umask 077; grep -E '^(AWS_|MLFLOW_S3_|MLFLOW_BACKEND_STORE_URI=)' "$env" > /root/bench-guide.env)
 dest=$(sed -n 's/^MLFLOW_ARTIFACTS_DESTINATION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$env")
@@ -91,12 +107,13 @@ bucket=${dest#s3://}; bucket=${bucket%%/*}
 mkdir -p /var/tmp/bench-guide
 systemd-run --quiet --unit "$unit" --collect -p MemoryAccounting=yes -p EnvironmentFile=/root/bench-guide.env \
   -p WorkingDirectory=/var/tmp/bench-guide \
-  /opt/mlflow/venv/bin/mlflow server --artifacts-destination "s3://$bucket" --serve-artifacts \
+  "$venv/bin/mlflow" server --artifacts-destination "s3://$bucket" --serve-artifacts \
   --host 0.0.0.0 --port "$port" --workers 8
 SH
 t0=$SECONDS
 wait_health "$guide_port" || { docker exec "$c" journalctl -u "$guide_unit" --no-pager | tail -30; exit 1; }
-echo "(a) guide: up in $((SECONDS - t0)) s"
+echo "(a) guide: up in $((SECONDS - t0)) s ($guide_venv; uvicorn loop and parser: $(docker exec "$c" "$guide_venv/bin/python" -c '
+import importlib.util as u; print("uvloop" if u.find_spec("uvloop") else "asyncio", "httptools" if u.find_spec("httptools") else "h11")'))"
 measure guide "$guide_unit" box_client "http://127.0.0.1:$guide_port"
 docker exec "$c" systemctl stop "$guide_unit"
 # (b) and (c): the collection's server as deployed.
@@ -105,6 +122,7 @@ measure proxy mlflow host_client "https://localhost:$port"
 # Transfers: through the proxy from this machine vs boto3 straight to the store in the container.
 record proxy transfer "$(host_client transfer "https://localhost:$port" "$mb")"
 record s3 transfer "$(docker exec -w /tmp "$c" /opt/mlflow/venv/bin/python /root/bench_client.py s3 /etc/mlflow/mlflow.env "$mb")"
+fi
 
 if $variants; then
   docker exec "$c" cp -p /etc/mlflow/mlflow.env /root/mlflow.env.bench-orig
@@ -121,11 +139,15 @@ SH
     record "$name" load8 "$(box_client load http://127.0.0.1:5000 "$secs" 8)"
     record "$name" memory "{\"bytes\": $(memory mlflow)}"
   }
+  variant "variant: as deployed" MLFLOW_WORKERS=4
   variant "variant: 2 workers" MLFLOW_WORKERS=2
   variant "variant: 8 workers" MLFLOW_WORKERS=8
   variant "variant: asyncio loop" "MLFLOW_UVICORN_OPTS=--loop asyncio"
+  # uvicorn's default parser is httptools when installed, else h11 (pure Python): compare both when it is.
   if docker exec "$c" /opt/mlflow/venv/bin/python -c 'import httptools' 2>/dev/null; then
     variant "variant: h11 parser" "MLFLOW_UVICORN_OPTS=--http h11"
+  else
+    echo "variants: httptools is not installed in the server's venv, uvicorn parses HTTP with h11"
   fi
 fi
 
@@ -137,7 +159,8 @@ secs, mb = sys.argv[2], int(sys.argv[3])
 got = {(r["server"], r["kind"]): r for r in rows}
 names = {"guide": "(a) guide's command line, 8 workers, no auth", "direct": "(b) collection, direct, auth on",
          "proxy": "(c) collection via TLS proxy, auth on"}
-servers = ["guide", "direct", "proxy"] + sorted({r["server"] for r in rows if r["server"].startswith("variant")})
+servers = [s for s in ("guide", "direct", "proxy") if (s, "latency") in got]
+servers += [s for s in dict.fromkeys(r["server"] for r in rows) if s.startswith("variant")]
 names.update({s: s for s in servers if s.startswith("variant")})
 
 
@@ -154,6 +177,7 @@ def cell(server, value, base, unit="", fmt="%.1f"):
     return text
 
 
+guide_p50 = fig("guide", "latency", "p50_ms")
 guide_mem = fig("guide", "memory", "bytes")
 guide_mem = int(guide_mem) / 2**20 if guide_mem not in (None, "[not set]") else None
 header = ["server", "log_metric p50 / p90", "req/s 8 clients", "req/s 16 clients", "memory after load"]
@@ -165,18 +189,19 @@ for server in servers:
     lines.append("| " + " | ".join([
         names[server],
         "-" if p50 is None else "%.1f / %.1f ms" % (p50, p90)
-        + ("" if server == "guide" else " (%.2fx)" % (p50 / fig("guide", "latency", "p50_ms"))),
+        + ("" if server == "guide" or not guide_p50 else " (%.2fx)" % (p50 / guide_p50)),
         cell(server, fig(server, "load8", "rps"), fig("guide", "load8", "rps")),
         cell(server, fig(server, "load16", "rps"), fig("guide", "load16", "rps")),
         cell(server, mem, guide_mem, " MB", "%.0f"),
     ]) + " |")
 errors = sum(r.get("errors", 0) for r in rows)
-lines.append("")
-lines.append("| %d MB artifact | upload | download |" % mb)
-lines.append("|---|---|---|")
 s3_up, s3_down = fig("s3", "transfer", "up_s"), fig("s3", "transfer", "down_s")
+if s3_up and fig("proxy", "transfer", "up_s"):
+    lines += ["", "| %d MB artifact | upload | download |" % mb, "|---|---|---|"]
 for server, label in (("s3", "boto3 straight to the store, in the container"),
                       ("proxy", "MLflow client via the TLS proxy, from the host")):
+    if not s3_up or not fig(server, "transfer", "up_s"):
+        continue
     up, down = fig(server, "transfer", "up_s"), fig(server, "transfer", "down_s")
     ratio = lambda s, base: "" if server == "s3" else " (%.2fx of direct S3)" % (base / s)  # noqa: E731
     lines.append("| %s | %.2f s, %.0f MiB/s%s | %.2f s, %.0f MiB/s%s |" % (

@@ -106,10 +106,13 @@ with open(sys.argv[2], "w") as handle:
                  % values["mlflow_auth_admin_password"])
 PY
 )
-roundtrip=$(cd "$client_home" && env -i PATH=/usr/bin:/bin HOME="$client_home" LANG=C.UTF-8 \
-  MLFLOW_TRACKING_SERVER_CERT_PATH="$here/$cert" \
-  "$client_python" "$here/molecule/resources/files/mlflow_roundtrip.py" "https://localhost:$port" \
-  "deploy-local-$(date +%s)" 8)
+# MLflow's warnings and progress lines go to a file, shown only when the round trip fails.
+if ! roundtrip=$(cd "$client_home" && env -i PATH=/usr/bin:/bin HOME="$client_home" LANG=C.UTF-8 \
+    MLFLOW_TRACKING_SERVER_CERT_PATH="$here/$cert" \
+    "$client_python" "$here/molecule/resources/files/mlflow_roundtrip.py" "https://localhost:$port" \
+    "deploy-local-$(date +%s)" 8 2>"$client_home/client.log"); then
+  cat "$client_home/client.log" >&2; echo "smoke: the MLflow client's round trip failed" >&2; exit 1
+fi
 python3 - "$roundtrip" "$("$client_python" -c 'import mlflow; print(mlflow.__version__)')" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1].strip().splitlines()[-1])
