@@ -130,6 +130,10 @@ def transfer(url, size_mb):
     )
     down = time.monotonic() - started
     assert _sha256(back) == sha, "the artifact came back different"
+    # Remove the blob from the store too (through the server's artifact API), not only the run.
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    get_artifact_repository(client.get_run(run_id).info.artifact_uri).delete_artifacts("data")
     client.delete_run(run_id)
     os.remove(path)
     os.remove(back)
