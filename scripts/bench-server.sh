@@ -1,55 +1,216 @@
 #!/usr/bin/env bash
-# Benchmark the tracking server's settings on a deployed host (default: the mlflow-local container of
-# scripts/deploy-local.sh): for each variant it rewrites the env file, restarts the service, waits for
-# /health, then measures sequential log_metric latency on one kept-alive connection, throughput with
-# 8 concurrent clients for a fixed time, and the service's memory. Restores the deployed env file at the end.
-#   scripts/bench-server.sh [container] [seconds-per-throughput-run]
+# The seed guide's `mlflow server` against this collection's deployment as shipped, side by side, in one run
+# on the deploy-local container (scripts/deploy-local.sh first): same container, same PostgreSQL, same S3
+# store, same clients.
+#   (a) guide       the guide's command line, started here in the container on port 5001 in a transient
+#                   systemd unit (so its memory can be read), with the store's endpoint and keys from
+#                   /etc/mlflow/mlflow.env, no auth, no uvicorn options; stopped once measured. It runs from
+#                   the guide's own install, `pip install mlflow psycopg2-binary boto3` (same MLflow pin, from
+#                   the wheelhouse), made once in the container at /opt/mlflow-guide-venv: without the
+#                   collection's uvloop and httptools, uvicorn picks what the guide's users get (asyncio, h11).
+#                   BENCH_GUIDE_VENV=/opt/mlflow/venv runs it from the collection's venv instead.
+#                     mlflow server --backend-store-uri postgresql+psycopg2://... --artifacts-destination
+#                       s3://<bucket> --serve-artifacts --host 0.0.0.0 --port 5001 --workers 8
+#                   (the guide's bare postgresql:// selects psycopg 3 with SQLAlchemy 2.1, which is not
+#                   installed; the URI comes from the environment, MLFLOW_BACKEND_STORE_URI, so the
+#                   database password is not in the process list)
+#   (b) direct      the collection's server, 127.0.0.1:5000 in the container, basic auth on
+#   (c) via proxy   the collection's server through the TLS proxy, from this machine: https://localhost:8443
+# Per server: sequential log_metric p50/p90 (the real MlflowClient, 200 calls, one kept session), requests/s
+# with 8 and with 16 concurrent clients (BENCH_SECONDS each), the unit's memory (MemoryCurrent) after that
+# load. Then a BENCH_MB artifact up and down through the proxy from this machine (the MLflow client) against
+# boto3 straight to the store inside the container. Clients for (a) and (b) run in the container with the
+# server's venv; (c) uses the host client venv (scripts/client-venv.sh). Logged in as the admin of
+# .cache/local/secrets.yml: MLFLOW_TRACKING_USERNAME/PASSWORD passed by name to docker exec (b), MLflow's
+# credentials file in a throw-away HOME (c); the password is on no command line.
+#   scripts/bench-server.sh              the side by side, ~5 min
+#   scripts/bench-server.sh --variants   then the collection's server restarted with other settings (direct,
+#                                        latency and 8 clients only), ~1 min each; env file restored after
+#   scripts/bench-server.sh --variants-only   the variants alone
+# Environment: BENCH_CONTAINER (mlflow-local), MLFLOW_LOCAL_PORT (8443), BENCH_SECONDS (15), BENCH_MB (200).
 set -euo pipefail
-c=${1:-mlflow-local}; secs=${2:-15}
-docker exec "$c" cp -p /etc/mlflow/mlflow.env /root/mlflow.env.bench-orig
-trap 'docker exec "$c" bash -c "cp -p /root/mlflow.env.bench-orig /etc/mlflow/mlflow.env && systemctl restart mlflow"' EXIT
-docker exec -i "$c" tee /root/bench_client.py >/dev/null <<'PY'
-import json, statistics, sys, threading, time, requests
-base, secs = sys.argv[1], float(sys.argv[2])
-s = requests.Session()
-exp = s.post(base + "/api/2.0/mlflow/experiments/create", json={"name": "bench-%f" % time.time()}).json()["experiment_id"]
-def new_run(sess):
-    return sess.post(base + "/api/2.0/mlflow/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
-def log(sess, run, i):
-    r = sess.post(base + "/api/2.0/mlflow/runs/log-metric", json={"run_id": run, "key": "m", "value": i, "timestamp": int(time.time() * 1000), "step": i})
-    r.raise_for_status()
-run = new_run(s)
-lat = []
-for i in range(200):
-    t = time.perf_counter(); log(s, run, i); lat.append((time.perf_counter() - t) * 1000)
-count = [0]; lock = threading.Lock(); stop = time.monotonic() + secs
-def worker():
-    sess = requests.Session(); r = new_run(sess); n = 0
-    while time.monotonic() < stop:
-        log(sess, r, n); n += 1
-    with lock: count[0] += n
-threads = [threading.Thread(target=worker) for _ in range(8)]
-[t.start() for t in threads]; [t.join() for t in threads]
-print(json.dumps({"seq_ms_median": round(statistics.median(lat), 1), "seq_ms_p90": round(sorted(lat)[180], 1), "rps_8_clients": round(count[0] / secs, 1)}))
-PY
-printf '%-34s %10s %10s %12s %10s\n' variant "seq ms p50" "seq ms p90" "req/s (8c)" "memory MB"
-variant() {  # variant NAME KEY=VALUE...
-  local name=$1; shift
-  docker exec -i "$c" bash -s "$@" <<'SH'
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+c=${BENCH_CONTAINER:-mlflow-local}; port=${MLFLOW_LOCAL_PORT:-8443}
+secs=${BENCH_SECONDS:-15}; mb=${BENCH_MB:-200}; guide_port=5001; guide_unit=mlflow-bench-guide
+guide_venv=${BENCH_GUIDE_VENV:-/opt/mlflow-guide-venv}
+version=$(sed -n 's/^mlflow_version: *"\([^"]*\)".*/\1/p' roles/python_env/defaults/main.yml)
+variants=false; sides=true
+case "${1:-}" in --variants) variants=true ;; --variants-only) variants=true; sides=false ;; esac
+secrets=$here/.cache/local/secrets.yml; cert=$here/.cache/local/localhost.crt
+[ "$(docker container inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] \
+  || { echo "container $c is not running: scripts/deploy-local.sh first" >&2; exit 1; }
+{ [ -r "$secrets" ] && [ -r "$cert" ]; } || { echo "no $secrets or $cert: scripts/deploy-local.sh first" >&2; exit 1; }
+password=$(sed -n 's/^mlflow_auth_admin_password: *"\(.*\)"$/\1/p' "$secrets")
+[ -n "$password" ] || { echo "no mlflow_auth_admin_password in $secrets" >&2; exit 1; }
+client_python=$(scripts/client-venv.sh)
+work=$(mktemp -d "$here/.cache/local/bench.XXXXXX")
+results=$work/results.jsonl
+cleanup() {
+  docker exec "$c" bash -c "systemctl stop $guide_unit 2>/dev/null; rm -f /root/bench-guide.env
+    if [ -f /root/mlflow.env.bench-orig ]; then
+      cp -p /root/mlflow.env.bench-orig /etc/mlflow/mlflow.env && rm -f /root/mlflow.env.bench-orig && systemctl restart mlflow
+    fi" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+(umask 077; mkdir -p "$work/home/.mlflow"
+ printf '[mlflow]\nmlflow_tracking_username = admin\nmlflow_tracking_password = %s\n' "$password" \
+   > "$work/home/.mlflow/credentials")
+docker cp scripts/bench_client.py "$c:/root/bench_client.py" >/dev/null
+echo "bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), containers running: $(docker ps -q | wc -l)"
+
+record() {  # record SERVER KIND JSON
+  python3 -c 'import json, sys; d = json.loads(sys.argv[3]); d.update(server=sys.argv[1], kind=sys.argv[2]); print(json.dumps(d))' \
+    "$1" "$2" "$3" | tee -a "$results"
+}
+box_client() {  # box_client ARGS...: bench_client.py in the container with the server's venv, as the admin
+  MLFLOW_TRACKING_USERNAME=admin MLFLOW_TRACKING_PASSWORD=$password \
+    docker exec -w /tmp -e MLFLOW_TRACKING_USERNAME -e MLFLOW_TRACKING_PASSWORD "$c" \
+    /opt/mlflow/venv/bin/python /root/bench_client.py "$@"
+}
+host_client() {  # host_client ARGS...: bench_client.py on this machine, empty environment, credentials file
+  (cd "$work/home" && env -i PATH=/usr/bin:/bin HOME="$work/home" LANG=C.UTF-8 MLFLOW_TRACKING_SERVER_CERT_PATH="$cert" \
+    "$client_python" "$here/scripts/bench_client.py" "$@")
+}
+memory() {  # memory UNIT: MemoryCurrent in bytes
+  docker exec "$c" systemctl show -p MemoryCurrent --value "$1"
+}
+wait_health() {  # wait_health PORT
+  docker exec "$c" bash -c "for _ in \$(seq 180); do
+      /opt/mlflow/venv/bin/python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/health', timeout=2)\" 2>/dev/null && exit 0
+      sleep 1; done; exit 1"
+}
+measure() {  # measure NAME UNIT CLIENT URL: latency, 8 and 16 clients, memory
+  local name=$1 unit=$2 client=$3 url=$4 n
+  record "$name" latency "$("$client" latency "$url" 200)"
+  for n in 8 16; do record "$name" "load$n" "$("$client" load "$url" "$secs" "$n")"; done
+  record "$name" memory "{\"bytes\": $(memory "$unit")}"
+}
+
+if $sides; then
+# (a) the guide's command line, in a transient unit, on the same database and bucket.
+docker exec -i "$c" bash -s "$guide_unit" "$guide_port" "$guide_venv" "$version" <<'SH'
+set -eu
+unit=$1; port=$2; venv=$3; version=$4
+if [ ! -f "$venv/.bench-guide-$version" ] && [ "$venv" != /opt/mlflow/venv ]; then
+  echo "(a) guide: installing mlflow==$version psycopg2-binary boto3 into $venv (once)"
+  rm -rf "$venv"; python3 -m venv "$venv"
+  PIP_CONFIG_FILE=/dev/null "$venv/bin/pip" install -q --disable-pip-version-check --no-index --find-links /opt/wheelhouse \
+    "mlflow==$version" psycopg2-binary boto3
+  touch "$venv/.bench-guide-$version"
+fi
+env=/etc/mlflow/mlflow.env
+(umask 077; grep -E '^(AWS_|MLFLOW_S3_|MLFLOW_BACKEND_STORE_URI=)' "$env" > /root/bench-guide.env)
+dest=$(sed -n 's/^MLFLOW_ARTIFACTS_DESTINATION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$env")
+bucket=${dest#s3://}; bucket=${bucket%%/*}
+mkdir -p /var/tmp/bench-guide
+systemd-run --quiet --unit "$unit" --collect -p MemoryAccounting=yes -p EnvironmentFile=/root/bench-guide.env \
+  -p WorkingDirectory=/var/tmp/bench-guide \
+  "$venv/bin/mlflow" server --artifacts-destination "s3://$bucket" --serve-artifacts \
+  --host 0.0.0.0 --port "$port" --workers 8
+SH
+t0=$SECONDS
+wait_health "$guide_port" || { docker exec "$c" journalctl -u "$guide_unit" --no-pager | tail -30; exit 1; }
+echo "(a) guide: up in $((SECONDS - t0)) s ($guide_venv; uvicorn loop and parser: $(docker exec "$c" "$guide_venv/bin/python" -c '
+import importlib.util as u; print("uvloop" if u.find_spec("uvloop") else "asyncio", "httptools" if u.find_spec("httptools") else "h11")'))"
+measure guide "$guide_unit" box_client "http://127.0.0.1:$guide_port"
+docker exec "$c" systemctl stop "$guide_unit"
+# (b) and (c): the collection's server as deployed.
+measure direct mlflow box_client http://127.0.0.1:5000
+measure proxy mlflow host_client "https://localhost:$port"
+# Transfers: through the proxy from this machine vs boto3 straight to the store in the container.
+record proxy transfer "$(host_client transfer "https://localhost:$port" "$mb")"
+record s3 transfer "$(docker exec -w /tmp "$c" /opt/mlflow/venv/bin/python /root/bench_client.py s3 /etc/mlflow/mlflow.env "$mb")"
+fi
+
+if $variants; then
+  docker exec "$c" cp -p /etc/mlflow/mlflow.env /root/mlflow.env.bench-orig
+  variant() {  # variant NAME KEY=VALUE...: the deployed env file with these lines replaced, restarted
+    local name=$1; shift
+    docker exec -i "$c" bash -s "$@" <<'SH'
 set -eu
 cp -p /root/mlflow.env.bench-orig /etc/mlflow/mlflow.env
 for kv in "$@"; do k=${kv%%=*}; sed -i "/^$k=/d" /etc/mlflow/mlflow.env; echo "$k=\"${kv#*=}\"" >> /etc/mlflow/mlflow.env; done
 systemctl restart mlflow
-for _ in $(seq 120); do /opt/mlflow/venv/bin/python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/health', timeout=2)" 2>/dev/null && break; sleep 1; done
-sleep 5
 SH
-  local out mem
-  out=$(docker exec "$c" env -i PATH=/usr/bin:/bin /opt/mlflow/venv/bin/python /root/bench_client.py http://127.0.0.1:5000 "$secs")
-  mem=$(docker exec "$c" systemctl show -p MemoryCurrent --value mlflow)
-  python3 -c "import json,sys; d=json.loads(sys.argv[2]); m=sys.argv[3]; m=int(m)//2**20 if m.isdigit() else m; print('%-34s %10s %10s %12s %10s' % (sys.argv[1], d['seq_ms_median'], d['seq_ms_p90'], d['rps_8_clients'], m))" "$name" "$out" "$mem"
-}
-variant "4 workers, uvloop (default)" MLFLOW_WORKERS=4
-variant "4 workers, asyncio loop" MLFLOW_WORKERS=4 "MLFLOW_UVICORN_OPTS=--loop asyncio"
-variant "8 workers, uvloop" MLFLOW_WORKERS=8
-variant "2 workers, uvloop" MLFLOW_WORKERS=2
-variant "4 workers, uvloop, job runner on" MLFLOW_WORKERS=4 MLFLOW_SERVER_ENABLE_JOB_EXECUTION=true
+    wait_health 5000
+    record "$name" latency "$(box_client latency http://127.0.0.1:5000 200)"
+    record "$name" load8 "$(box_client load http://127.0.0.1:5000 "$secs" 8)"
+    record "$name" memory "{\"bytes\": $(memory mlflow)}"
+  }
+  variant "variant: as deployed" MLFLOW_WORKERS=4
+  variant "variant: 2 workers" MLFLOW_WORKERS=2
+  variant "variant: 8 workers" MLFLOW_WORKERS=8
+  variant "variant: asyncio loop" "MLFLOW_UVICORN_OPTS=--loop asyncio"
+  # uvicorn's default parser is httptools when installed, else h11 (pure Python): compare both when it is.
+  if docker exec "$c" /opt/mlflow/venv/bin/python -c 'import httptools' 2>/dev/null; then
+    variant "variant: h11 parser" "MLFLOW_UVICORN_OPTS=--http h11"
+  else
+    echo "variants: httptools is not installed in the server's venv, uvicorn parses HTTP with h11"
+  fi
+fi
+
+python3 - "$results" "$secs" "$mb" <<'PY'
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1])]
+secs, mb = sys.argv[2], int(sys.argv[3])
+got = {(r["server"], r["kind"]): r for r in rows}
+names = {"guide": "(a) guide's command line, 8 workers, no auth", "direct": "(b) collection, direct, auth on",
+         "proxy": "(c) collection via TLS proxy, auth on"}
+servers = [s for s in ("guide", "direct", "proxy") if (s, "latency") in got]
+servers += [s for s in dict.fromkeys(r["server"] for r in rows) if s.startswith("variant")]
+names.update({s: s for s in servers if s.startswith("variant")})
+
+
+def fig(server, kind, field):
+    return got.get((server, kind), {}).get(field)
+
+
+def cell(server, value, base, unit="", fmt="%.1f"):
+    if value is None:
+        return "-"
+    text = (fmt % value) + unit
+    if base and server != "guide":
+        text += " (%.2fx)" % (value / base)
+    return text
+
+
+guide_p50 = fig("guide", "latency", "p50_ms")
+guide_mem = fig("guide", "memory", "bytes")
+guide_mem = int(guide_mem) / 2**20 if guide_mem not in (None, "[not set]") else None
+header = ["server", "log_metric p50 / p90", "req/s 8 clients", "req/s 16 clients", "memory after load"]
+lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+for server in servers:
+    p50, p90 = fig(server, "latency", "p50_ms"), fig(server, "latency", "p90_ms")
+    mem = fig(server, "memory", "bytes")
+    mem = int(mem) / 2**20 if mem not in (None, "[not set]") else None
+    lines.append("| " + " | ".join([
+        names[server],
+        "-" if p50 is None else "%.1f / %.1f ms" % (p50, p90)
+        + ("" if server == "guide" or not guide_p50 else " (%.2fx)" % (p50 / guide_p50)),
+        cell(server, fig(server, "load8", "rps"), fig("guide", "load8", "rps")),
+        cell(server, fig(server, "load16", "rps"), fig("guide", "load16", "rps")),
+        cell(server, mem, guide_mem, " MB", "%.0f"),
+    ]) + " |")
+errors = sum(r.get("errors", 0) for r in rows)
+s3_up, s3_down = fig("s3", "transfer", "up_s"), fig("s3", "transfer", "down_s")
+if s3_up and fig("proxy", "transfer", "up_s"):
+    lines += ["", "| %d MB artifact | upload | download |" % mb, "|---|---|---|"]
+for server, label in (("s3", "boto3 straight to the store, in the container"),
+                      ("proxy", "MLflow client via the TLS proxy, from the host")):
+    if not s3_up or not fig(server, "transfer", "up_s"):
+        continue
+    up, down = fig(server, "transfer", "up_s"), fig(server, "transfer", "down_s")
+    ratio = lambda s, base: "" if server == "s3" else " (%.2fx of direct S3)" % (base / s)  # noqa: E731
+    lines.append("| %s | %.2f s, %.0f MiB/s%s | %.2f s, %.0f MiB/s%s |" % (
+        label, up, mb / up, ratio(up, s3_up), down, mb / down, ratio(down, s3_down)))
+print()
+print("Ratios in parentheses: to (a) for the server figures, to direct S3 for the transfers (throughput).")
+print("Goals: latency <= 0.30x, req/s >= 1.30x, memory <= 0.50x, transfers >= 0.90x. Failed requests: %d."
+      % errors)
+print("Throughput runs: %s s each." % secs)
+print()
+print("\n".join(lines))
+PY

@@ -88,4 +88,36 @@ got = call("/api/2.0/mlflow/runs/get?run_id=" + run)["run"]["data"]["metrics"]
 assert got[0]["key"] == "smoke" and got[0]["value"] == 1.0, got
 print("smoke: OK (401 without a login; as admin: experiment %s, run %s, metric read back)" % (exp, run))
 PY
+# The real MLflow client on this machine (.cache/client-venv, the pinned version), through the same HTTPS
+# port, with mlflow_roundtrip.py (the molecule scenarios' client): a run with params and metrics, an 8 MB
+# artifact up and back down (sha256 compared), a pyfunc model logged, registered and loaded by name. An
+# empty environment but for HOME and the certificate (MLFLOW_TRACKING_SERVER_CERT_PATH): the admin login is
+# in MLflow's credentials file ($HOME/.mlflow/credentials, 0600) in a throw-away home, so the password is on
+# no command line, and no AWS_* variable reaches the client (artifacts can only go through the proxy).
+client_python=$(scripts/client-venv.sh)
+client_home=$(mktemp -d "$here/.cache/local/client-home.XXXXXX")
+trap 'rm -rf "$client_home"' EXIT
+(umask 077; mkdir -p "$client_home/.mlflow"
+ python3 - "$secrets" "$client_home/.mlflow/credentials" <<'PY'
+import sys
+values = dict(line.replace("\"", "").split(": ", 1) for line in open(sys.argv[1]).read().splitlines() if ": " in line)
+with open(sys.argv[2], "w") as handle:
+    handle.write("[mlflow]\nmlflow_tracking_username = admin\nmlflow_tracking_password = %s\n"
+                 % values["mlflow_auth_admin_password"])
+PY
+)
+# MLflow's warnings and progress lines go to a file, shown only when the round trip fails.
+if ! roundtrip=$(cd "$client_home" && env -i PATH=/usr/bin:/bin HOME="$client_home" LANG=C.UTF-8 \
+    MLFLOW_TRACKING_SERVER_CERT_PATH="$here/$cert" \
+    "$client_python" "$here/molecule/resources/files/mlflow_roundtrip.py" "https://localhost:$port" \
+    "deploy-local-$(date +%s)" 8 2>"$client_home/client.log"); then
+  cat "$client_home/client.log" >&2; echo "smoke: the MLflow client's round trip failed" >&2; exit 1
+fi
+python3 - "$roundtrip" "$("$client_python" -c 'import mlflow; print(mlflow.__version__)')" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1].strip().splitlines()[-1])
+print("smoke: OK with the MLflow %s client (run %s; %d MB artifact up in %.2f s and back, sha256 %s...; model %s v%s "
+      "registered and loaded)" % (sys.argv[2], r["run_id"], r["size_bytes"] >> 20, r["upload_seconds"], r["sha256"][:12],
+                                  r["registered_model"], r["model_version"]))
+PY
 echo "MLflow UI: https://localhost:$port  (self-signed: $cert; user admin, password and other secrets in $secrets; remove with: scripts/deploy-local.sh --destroy)"

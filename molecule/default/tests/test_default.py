@@ -84,6 +84,10 @@ def test_uvloop_installed_for_uvicorn(host):
     assert env_python(host, "import uvloop").rc == 0
 
 
+def test_httptools_installed_for_uvicorn(host):
+    assert env_python(host, "import httptools").rc == 0
+
+
 def test_unit_is_sandboxed(host):
     unit = host.file("/etc/systemd/system/mlflow.service").content_string
     for line in (
