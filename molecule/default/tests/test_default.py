@@ -88,6 +88,18 @@ def test_httptools_installed_for_uvicorn(host):
     assert env_python(host, "import httptools").rc == 0
 
 
+def test_a_package_change_restarted_the_server_and_its_workers_use_it(host):
+    """side_effect uninstalled httptools and re-ran python_env + server: the package is back, the server restarted
+    (new main PID) and its uvicorn workers have httptools' parser loaded, not the pure-Python h11."""
+    before = host.file("/root/pid-before-package-change").content_string.strip()
+    after = host.file("/root/pid-after-package-change").content_string.strip()
+    assert before not in ("", "0") and after not in ("", "0") and after != before, (before, after)
+    workers = host.check_output("pgrep -u mlflow -f 'multiprocessing.spawn'").split()
+    assert workers, "no uvicorn worker processes"
+    for pid in workers:
+        assert "httptools" in host.check_output("cat /proc/%s/maps", pid), pid
+
+
 def test_unit_is_sandboxed(host):
     unit = host.file("/etc/systemd/system/mlflow.service").content_string
     for line in (
