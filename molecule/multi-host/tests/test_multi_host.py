@@ -17,6 +17,7 @@ from mlflow_checks import (
     assert_run_artifact_in_bucket,
     assert_run_rows_in_postgresql,
     assert_sandboxed_process,
+    default_ipv4,
     group_hosts,
     run_roundtrip,
     sql,
@@ -74,9 +75,7 @@ def test_other_host_is_refused_even_with_the_right_password(minio_host, hostvars
 
 
 def test_pg_hba_admits_only_the_server_address(db_host, host):
-    server_ip = host.ansible("ansible.builtin.setup", "filter=ansible_default_ipv4")["ansible_facts"][
-        "ansible_default_ipv4"
-    ]["address"]
+    server_ip = default_ipv4(host)
     hba_path = sql(db_host, "SHOW hba_file", db="postgres")
     rules = [
         line.split()

@@ -51,6 +51,12 @@ def group_hosts(group):
     return [testinfra.get_host("ansible://%s" % name, ansible_inventory=inventory) for name in names]
 
 
+def default_ipv4(host):
+    """The host's default IPv4 address, as Ansible's facts (and the roles' defaults) see it."""
+    facts = host.ansible("ansible.builtin.setup", "filter=ansible_default_ipv4")["ansible_facts"]
+    return facts["ansible_default_ipv4"]["address"]
+
+
 def sql(host, query, db="mlflow"):
     """Run a query as the postgres superuser on the database host; return stdout stripped."""
     cmd = host.run("runuser -u postgres -- psql -d %s -tAXc %s", db, query)

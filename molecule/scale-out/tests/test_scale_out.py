@@ -19,6 +19,7 @@ from mlflow_checks import (
     assert_no_secret_anywhere,
     assert_run_artifact_in_bucket,
     assert_run_rows_in_postgresql,
+    default_ipv4,
     group_hosts,
     http_response,
     http_status,
@@ -82,12 +83,7 @@ def apps():
 @pytest.fixture(scope="module")
 def app_addresses(apps):
     """{inventory name: private address} of the tracking servers."""
-    return {
-        app.backend.get_hostname(): app.ansible("ansible.builtin.setup", "filter=ansible_default_ipv4")[
-            "ansible_facts"
-        ]["ansible_default_ipv4"]["address"]
-        for app in apps
-    }
+    return {app.backend.get_hostname(): default_ipv4(app) for app in apps}
 
 
 @pytest.fixture(scope="module")
@@ -292,9 +288,7 @@ def test_laptop_reaches_the_proxy_and_nothing_else(host, name, app_addresses):
     """The public name answers on 443; the store and the tracking servers, by name or address, do not."""
     data = group_hosts("mlflow_artifacts")[0]
     data_name = data.backend.get_hostname()
-    data_address = data.ansible("ansible.builtin.setup", "filter=ansible_default_ipv4")["ansible_facts"][
-        "ansible_default_ipv4"
-    ]["address"]
+    data_address = default_ipv4(data)
     names = ["%s:9000" % data_name] + ["%s:5000" % app for app in app_addresses]
     addresses = ["%s:9000" % data_address] + ["%s:5000" % address for address in app_addresses.values()]
     targets = ["%s:443" % name, *names, *addresses]
@@ -332,12 +326,21 @@ def test_presigned_transfers_are_advertised_off_through_the_proxy(host, apps, ap
     assert info["store_type"] == "SqlStore", info  # the rest of the answer is MLflow's own
 
 
+def is_presigned_request(path):
+    """A request for MLflow's presigned-download or multipart-upload endpoints (straight-to-store transfers)."""
+    return "/presigned/" in path or "/mpu/" in path
+
+
 def artifact_requests(proxy, since_line, run_id):
     """(method, path, status, bytes sent) of the proxy's artifact-API requests for one run, from since_line on."""
     found = []
     for line in proxy.file(ACCESS_LOG).content_string.splitlines()[since_line:]:
         match = re.search(r'"(\S+) (\S+) HTTP/[^"]*" (\d+) (\d+)', line)
-        if match and "mlflow-artifacts" in match.group(2) and (run_id in match.group(2) or "/mpu/" in match.group(2)):
+        if (
+            match
+            and "mlflow-artifacts" in match.group(2)
+            and (run_id in match.group(2) or is_presigned_request(match.group(2)))
+        ):
             found.append((match.group(1), match.group(2), int(match.group(3)), int(match.group(4))))
     return found
 
@@ -349,7 +352,7 @@ def test_every_artifact_byte_went_through_the_proxy(proxy, roundtrip):
     assert ("PUT", 200) in [(r[0], r[2]) for r in blob], requests
     downloads = [r for r in blob if r[0] == "GET" and r[2] == 200]
     assert downloads and downloads[-1][3] >= roundtrip["size_bytes"], requests
-    assert not [r for r in requests if "/presigned/" in r[1] or "/mpu/" in r[1]], requests
+    assert not [r for r in requests if is_presigned_request(r[1])], requests
 
 
 def test_a_client_forcing_presigned_transfers_falls_back_through_the_proxy(host, proxy, url, client_env):
@@ -359,7 +362,7 @@ def test_a_client_forcing_presigned_transfers_falls_back_through_the_proxy(host,
     since = access_log_length(proxy)
     report = run_roundtrip(host, url, python=CLIENT_PYTHON, env={**client_env, **MULTIPART, **forced})
     requests = artifact_requests(proxy, since, report["run_id"])
-    refused = [r for r in requests if "/presigned/" in r[1] or "/mpu/" in r[1]]
+    refused = [r for r in requests if is_presigned_request(r[1])]
     assert refused and all(r[2] == 501 for r in refused), requests
     blob = [(r[0], r[2]) for r in requests if r[1].endswith("/artifacts/data/blob.bin")]
     assert ("PUT", 200) in blob and ("GET", 200) in blob, requests
