@@ -11,3 +11,4 @@ export MLFLOW_TEST_IMAGE=${MLFLOW_TEST_IMAGE:-mlops-mlflow-test:debian12}
 # molecule installs the collection under $ANSIBLE_HOME/collections: keep that per checkout, or two clones
 # (a CI clone and a work tree) overwrite each other's copy and one tests the other's code.
 export ANSIBLE_HOME="$MLFLOW_REPO/.cache/ansible-home"
+export MLFLOW_TEST_IMAGE_READY=${MLFLOW_TEST_IMAGE_READY:-$MLFLOW_TEST_IMAGE-ready}

@@ -62,8 +62,8 @@ molecule_test() {
 molecule_scenarios() {
   need_debs rsync:rsync debootstrap:debootstrap
   scripts/docker-engine.sh
-  scripts/build-image.sh
   scripts/wheelhouse.sh
+  scripts/build-image.sh --ready
   export MLFLOW_APT_CACHE="$here/.cache/apt-archives"
   mkdir -p "$MLFLOW_APT_CACHE/partial"
   local scenarios=("$@")
