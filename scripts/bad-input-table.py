@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Print the README's bad-input table from the CASES of tests/unit_repo/test_preflight.py.
+"""Print the bad-input table of docs/bad-inputs.md from the CASES of tests/unit_repo/test_preflight.py.
 
-tests/unit_repo/test_readme.py fails when the README's table differs from this output, so the README
-lists exactly the cases that run. Update it with: scripts/bad-input-table.py --write
+tests/unit_repo/test_readme.py fails when the table in docs/bad-inputs.md differs from this output, or when that
+page does not state the number of cases, so the page lists exactly the cases that run. Update it with:
+scripts/bad-input-table.py --write
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "bad-inputs.md"
 sys.path.insert(0, str(ROOT / "tests" / "unit_repo"))
 
 from test_preflight import CASES  # noqa: E402
@@ -37,7 +39,7 @@ def table() -> str:
     return "\n".join([BEGIN, *rows, END])
 
 
-def readme_with_table(text: str) -> str:
+def doc_with_table(text: str) -> str:
     start, end = text.index(BEGIN), text.index(END) + len(END)
     text = text[:start] + table() + text[end:]
     return re.sub(r"\*\*(\d+|N) wrong inputs\*\*", "**%d wrong inputs**" % len(CASES), text)
@@ -45,7 +47,6 @@ def readme_with_table(text: str) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write"]:
-        readme = ROOT / "README.md"
-        readme.write_text(readme_with_table(readme.read_text()))
+        DOC.write_text(doc_with_table(DOC.read_text()))
     else:
         print(table())

@@ -39,6 +39,7 @@ lint() {
   ansible-lint -q
   ruff check .
   ruff format --check --diff plugins tests molecule
+  python3 scripts/role-readmes.py --check
 }
 
 build() {  # the tarball installs and its modules document themselves
