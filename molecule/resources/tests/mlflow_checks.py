@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -280,3 +282,31 @@ def assert_sandboxed_process(host, unit):
     assert status["NoNewPrivs"].strip() == "1", status
     assert int(status["CapEff"].strip(), 16) == 0 and int(status["CapBnd"].strip(), 16) == 0, status
     assert status["Seccomp"].strip() == "2", status  # filter mode
+
+
+def run_playbook(playbook, inventory, extra_vars=None, check=False, env=None, cwd=None, timeout=900):
+    """ansible-playbook as every test runs it: colours off, output captured; returns the CompletedProcess.
+    playbook: a path, or a list of plays; inventory: a path, or a dict; extra_vars: a dict (-e @file);
+    env: on top of this process's environment. Plays, inventory and variables go to temporary files."""
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def written(name, content):
+            if not isinstance(content, (list, dict)):
+                return str(content)
+            path = os.path.join(tmp, name)
+            with open(path, "w") as handle:
+                json.dump(content, handle)  # JSON is YAML: ansible-playbook reads all three as YAML
+            return path
+
+        args = ["ansible-playbook", "-i", written("inventory.json", inventory)]
+        args += ["--check"] if check else []
+        args += ["-e", "@" + written("vars.json", extra_vars)] if extra_vars is not None else []
+        args.append(written("playbook.yml", playbook))
+        return subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1", **(env or {})},
+            cwd=cwd,
+            timeout=timeout,
+        )
