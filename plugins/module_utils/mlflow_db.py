@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """MLflow backend-store schema inspection and upgrade.
 
-``HELPER_SOURCE`` runs inside the MLflow environment's own interpreter (which has MLflow,
-SQLAlchemy and Alembic), reads a JSON request on stdin and prints a JSON answer on stdout.
-The database URI travels on stdin only: never on a command line, where ``ps`` would show it.
+The helper program (``mlflow_db_helper``, sent by ``helper_source()``) runs inside the MLflow
+environment's own interpreter (which has MLflow, SQLAlchemy and Alembic), reads a JSON request on
+stdin and prints a JSON answer on stdout. The database URI travels on stdin only: never on a command
+line, where ``ps`` would show it.
 
 The fast path (nothing to do) imports only SQLAlchemy and Alembic's script directory, not
 MLflow itself, which is what makes a no-op run take well under the ~7 s of ``mlflow db upgrade``.
@@ -12,181 +13,19 @@ MLflow itself, which is what makes a no-op run take well under the ~7 s of ``mlf
 
 from __future__ import annotations
 
+import inspect
 import json
 
-HELPER_SOURCE = r'''
-import json
-import os
-import sys
+from ansible_collections.mlops.mlflow.plugins.module_utils import mlflow_db_helper
 
 
-# schema: (migrations folder under the mlflow package, Alembic version table)
-SCHEMAS = {
-    "tracking": (("store", "db_migrations", "versions"), "alembic_version"),
-    "auth": (("server", "auth", "db", "migrations", "versions"), "alembic_version_auth"),
-}
-# basic-auth databases from before MLflow 3.6 have the tables but no version table; MLflow stamps them
-# with its first auth revision before migrating (mlflow.server.auth.db.utils), and so does this helper.
-AUTH_LEGACY_REVISION = "8606fa83a998"
+def helper_source():
+    """The source of the helper program (module_utils/mlflow_db_helper.py), to run with ``python -c``.
 
-
-def _migrations_dir(schema):
-    import importlib.util
-
-    spec = importlib.util.find_spec("mlflow")
-    if spec is None or not spec.origin:
-        raise RuntimeError("mlflow is not installed in this interpreter (%s)" % sys.executable)
-    return os.path.join(os.path.dirname(spec.origin), *SCHEMAS[schema][0])
-
-
-def parse_revision(source):
-    """(revision, [down revisions], description) of one Alembic migration file, read without importing it."""
-    import ast
-
-    tree = ast.parse(source)
-    found = {}
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-                    found[target.id] = ast.literal_eval(node.value)
-    if not found.get("revision"):
-        return None
-    down = found.get("down_revision")
-    if down is None:
-        down = []
-    elif isinstance(down, str):
-        down = [down]
-    doc = (ast.get_docstring(tree) or "").strip().splitlines()
-    return found["revision"], list(down), doc[0] if doc else ""
-
-
-def revision_graph(sources):
-    """{revision: (down revisions, description)} from the sources of all migration files."""
-    graph = {}
-    for source in sources:
-        parsed = parse_revision(source)
-        if parsed:
-            graph[parsed[0]] = (parsed[1], parsed[2])
-    return graph
-
-
-def heads_of(graph):
-    referenced = {d for downs, _ in graph.values() for d in downs}
-    return sorted(rev for rev in graph if rev not in referenced)
-
-
-def _ancestors(graph, revs):
-    seen = set()
-    stack = list(revs)
-    while stack:
-        rev = stack.pop()
-        if rev in seen:
-            continue
-        seen.add(rev)
-        stack.extend(graph[rev][0])
-    return seen
-
-
-def plan(graph, current):
-    """(heads, pending oldest first, unknown revisions) for a database at ``current`` (list or None)."""
-    heads = heads_of(graph)
-    unknown = [rev for rev in current or [] if rev not in graph]
-    if unknown:
-        return heads, None, unknown
-    todo = _ancestors(graph, heads) - _ancestors(graph, current or [])
-    ordered, done = [], set()
-
-    def visit(rev):
-        if rev in done or rev not in todo:
-            return
-        done.add(rev)
-        for down in graph[rev][0]:
-            visit(down)
-        ordered.append({"revision": rev, "description": graph[rev][1]})
-
-    for rev in sorted(todo):
-        visit(rev)
-    return heads, ordered, []
-
-
-def _load_graph(schema):
-    folder = _migrations_dir(schema)
-    sources = []
-    for name in sorted(os.listdir(folder)):
-        if name.endswith(".py") and not name.startswith("__"):
-            with open(os.path.join(folder, name), encoding="utf-8") as handle:
-                sources.append(handle.read())
-    return revision_graph(sources)
-
-
-def _current_revisions(engine, schema):
-    import sqlalchemy as sa
-
-    table = SCHEMAS[schema][1]
-    with engine.connect() as conn:
-        tables = sa.inspect(conn).get_table_names()
-        if table not in tables:
-            if schema == "auth" and "users" in tables:
-                return [AUTH_LEGACY_REVISION], tables
-            return None, tables
-        rows = conn.execute(sa.text("SELECT version_num FROM %s" % table)).fetchall()
-        return sorted(r[0] for r in rows), tables
-
-
-def main():
-    request = json.loads(sys.stdin.read())
-    from importlib.metadata import version
-
-    import sqlalchemy as sa
-    from sqlalchemy.pool import NullPool
-
-    schema = request.get("schema", "tracking")
-    answer = {"mlflow_version": version("mlflow")}
-    engine = sa.create_engine(request["uri"], poolclass=NullPool)
-    try:
-        graph = _load_graph(schema)
-        current, tables = _current_revisions(engine, schema)
-        mlflow_tables = [t for t in tables if t != SCHEMAS[schema][1]]
-        if current is None and mlflow_tables:
-            answer["error"] = (
-                "the database holds tables (%s) but no %s table: it is not an MLflow %s database, "
-                "or one too old to upgrade automatically"
-                % (", ".join(sorted(mlflow_tables)[:5]), SCHEMAS[schema][1], schema)
-            )
-            print(json.dumps(answer))
-            return
-        heads, pending, unknown = plan(graph, current)
-        answer.update(current=current, heads=heads, pending=pending, empty=current is None)
-        if unknown:
-            answer["error"] = (
-                "the database schema is at revision %s, which the installed MLflow %s does not know: "
-                "the database was migrated by a newer MLflow. Install that MLflow version (or newer) "
-                "instead of downgrading" % (", ".join(unknown), answer["mlflow_version"])
-            )
-        elif pending and request.get("apply"):
-            if schema == "auth":
-                from mlflow.server.auth.db.utils import migrate
-
-                migrate(engine, "head")
-            else:
-                from mlflow.store.db.utils import _initialize_tables, _upgrade_db
-
-                if current is None:
-                    _initialize_tables(engine)
-                else:
-                    _upgrade_db(engine)
-            answer["applied"] = True
-            answer["current_after"], _ = _current_revisions(engine, schema)
-    finally:
-        engine.dispose()
-    print(json.dumps(answer))
-
-
-if __name__ == "__main__":
-    main()
-'''
+    Read through the helper module's loader: from the file in a checkout, and from the AnsiballZ zip
+    (which bundles it because this module imports it) when the module runs on the target.
+    """
+    return inspect.getsource(mlflow_db_helper)
 
 
 def summarize(answer, check_mode):

@@ -108,11 +108,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.mlops.mlflow.plugins.module_utils.mlflow_db import HELPER_SOURCE, encode_request, summarize
+from ansible_collections.mlops.mlflow.plugins.module_utils.mlflow_db import encode_request, helper_source, summarize
 
 
 def run_helper(module, apply):
-    cmd = [module.params["python"], "-c", HELPER_SOURCE]
+    cmd = [module.params["python"], "-c", helper_source()]
     rc, out, err = module.run_command(
         cmd,
         data=encode_request(module.params["backend_store_uri"], apply, module.params["schema"]),

@@ -5,13 +5,11 @@ connections, the first play gathers facts and runs the preflights, and nothing a
 """
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
+from mlflow_checks import run_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {"mlflow_minio_root_user": "unit-minio-root", "mlflow_minio_root_password": "unit-minio-pw-Xk39vQ2m"}
@@ -24,16 +22,12 @@ def playbook(tmp_path, hosts, group_vars, play="playbooks/site.yml", extra=()):
             "children": {"mlflow_artifacts": {"hosts": {h: {} for h in hosts}}},
         }
     }
-    inv = tmp_path / "inventory.yml"
-    inv.write_text(yaml.safe_dump(inventory, sort_keys=False))
-    (tmp_path / "vars.yml").write_text(yaml.safe_dump(group_vars))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0")
-    env.update(dict(extra))
-    return subprocess.run(
-        ["ansible-playbook", "--check", "-i", str(inv), "-e", "@%s" % (tmp_path / "vars.yml"), str(ROOT / play)],
-        capture_output=True,
-        text=True,
-        env=env,
+    return run_playbook(
+        ROOT / play,
+        inventory,
+        extra_vars=group_vars,
+        check=True,
+        env={"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0", **dict(extra)},
         cwd=ROOT,
         timeout=180,
     )

@@ -8,15 +8,12 @@ pass with changed=0, so a case can only pass for the reason it names.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import socket
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
+from mlflow_checks import run_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,24 +130,13 @@ def run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artif
             "children": {g: {"hosts": {"localhost": {}}} for g in groups},
         }
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        inv = Path(tmp, "inventory.json")
-        inv.write_text(json.dumps(inventory))
-        extra = Path(tmp, "vars.json")
-        extra.write_text(json.dumps({k: v for k, v in variables.items() if v is not None}))
-        env = dict(
-            os.environ,
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-            ANSIBLE_GATHER_SUBSET="!all,!min,distribution",
-        )
-        return subprocess.run(
-            ["ansible-playbook", "-i", str(inv), "-e", "@%s" % extra, str(ROOT / "playbooks" / "preflight.yml")],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+    return run_playbook(
+        ROOT / "playbooks" / "preflight.yml",
+        inventory,
+        extra_vars={k: v for k, v in variables.items() if v is not None},
+        env={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_GATHER_SUBSET": "!all,!min,distribution"},
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("extra", [{}, AUTH], ids=["baseline", "baseline with authentication"])

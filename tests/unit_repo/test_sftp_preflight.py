@@ -1,10 +1,10 @@
 """Bad SFTP input stops the site playbook in its first play, with a message naming the variable."""
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
+from mlflow_checks import run_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = """
@@ -24,13 +24,13 @@ all:
 
 
 def site(tmp_path, **extra):
-    inventory = tmp_path / "inventory.yml"
-    inventory.write_text(INVENTORY)
-    args = ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "site.yml")]
-    for key, value in extra.items():
-        args += ["-e", "%s=%s" % (key, value)]
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    return run_playbook(
+        ROOT / "playbooks" / "site.yml",
+        yaml.safe_load(INVENTORY),
+        extra_vars=extra,
+        env={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize(

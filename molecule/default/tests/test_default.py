@@ -4,7 +4,6 @@ The object store here is an S3 stand-in (moto server, see resources/playbooks/s3
 MinIO binary cannot be downloaded on the test machines. All S3 traffic checked below is real.
 """
 
-import json
 import os
 
 import pytest
@@ -20,6 +19,7 @@ from mlflow_checks import (
     bucket_objects,
     env_python,
     http_status,
+    mlflow_api,
     pinned_mlflow_version,
     run_roundtrip,
     sql,
@@ -28,7 +28,8 @@ from mlflow_checks import (
 from testinfra.modules.ansible import AnsibleException
 
 AUTH_CONFIG = "/etc/mlflow/basic_auth.ini"
-API_SEARCH = "http://127.0.0.1:5000/api/2.0/mlflow/experiments/search?max_results=1"
+BASE = "http://127.0.0.1:5000"
+API_SEARCH = BASE + "/api/2.0/mlflow/experiments/search?max_results=1"
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
     "mlflow_server"
@@ -155,35 +156,10 @@ def test_api_requires_a_login_but_health_does_not(host):
     assert "mlflow server --app-name basic-auth" in unit
 
 
-# As the admin (root's credentials file): create a user with a fresh password, then act as that user.
-PERMISSIONS_CLIENT = r"""
-import configparser, json, os, secrets, requests
-base = "http://127.0.0.1:5000"
-c = configparser.ConfigParser(); c.read(os.path.expanduser("~/.mlflow/credentials"))
-admin = (c["mlflow"]["mlflow_tracking_username"], c["mlflow"]["mlflow_tracking_password"])
-name, password = "reader-" + secrets.token_hex(4), secrets.token_urlsafe(18)
-out = {}
-r = requests.post(base + "/api/2.0/mlflow/users/create", json={"username": name, "password": password}, auth=admin)
-out["create_user"] = r.status_code
-r = requests.post(base + "/api/2.0/mlflow/experiments/create", json={"name": "admin-only-" + name}, auth=admin)
-admin_exp = r.json()["experiment_id"]
-user = (name, password)
-out["wrong_password"] = requests.get(base + "/api/2.0/mlflow/experiments/search?max_results=1", auth=(name, "x" * 16)).status_code
-out["read_admin_experiment"] = requests.get(base + "/api/2.0/mlflow/experiments/get", params={"experiment_id": admin_exp}, auth=user).status_code
-out["write_admin_experiment"] = requests.post(base + "/api/2.0/mlflow/runs/create", json={"experiment_id": admin_exp}, auth=user).status_code
-r = requests.post(base + "/api/2.0/mlflow/experiments/create", json={"name": "own-" + name}, auth=user)
-out["create_own_experiment"] = r.status_code
-out["write_own_experiment"] = requests.post(base + "/api/2.0/mlflow/runs/create", json={"experiment_id": r.json().get("experiment_id")}, auth=user).status_code
-out["user"] = name
-print(json.dumps(out))
-"""
-
-
 def test_users_get_the_default_permission_and_no_more(host):
     """mlflow_auth_default_permission READ: a new user reads others' experiments, writes only its own."""
-    cmd = env_python(host, PERMISSIONS_CLIENT)
-    assert cmd.rc == 0, cmd.stderr
-    got = json.loads(cmd.stdout.strip().splitlines()[-1])
+    # as the admin (root's credentials file): create a user with a fresh password, then act as that user
+    got = mlflow_api(host, "permissions", BASE)
     assert got["create_user"] == 200 and got["wrong_password"] == 401, got
     assert got["read_admin_experiment"] == 200 and got["write_admin_experiment"] == 403, got
     assert got["create_own_experiment"] == 200 and got["write_own_experiment"] == 200, got
@@ -191,35 +167,12 @@ def test_users_get_the_default_permission_and_no_more(host):
     assert sql(host, "SELECT count(*) FROM users WHERE username = '%s'" % got["user"], db="mlflow_auth") == "1"
 
 
-ROTATION_CLIENT = r"""
-import configparser, json, os, secrets, sys, time, requests
-base, ttl = "http://127.0.0.1:5000", int(sys.argv[1])
-api = base + "/api/2.0/mlflow/experiments/search?max_results=1"
-c = configparser.ConfigParser(); c.read(os.path.expanduser("~/.mlflow/credentials"))
-admin = (c["mlflow"]["mlflow_tracking_username"], c["mlflow"]["mlflow_tracking_password"])
-name, old, new = "rotated-" + secrets.token_hex(4), secrets.token_urlsafe(18), secrets.token_urlsafe(18)
-def statuses(password, n=24):  # a new connection each: the requests spread over the workers
-    return sorted({requests.get(api, auth=(name, password)).status_code for _ in range(n)})
-out = {"create": requests.post(base + "/api/2.0/mlflow/users/create", json={"username": name, "password": old}, auth=admin).status_code}
-out["old_before"] = statuses(old)  # checked once, then cached by each worker that saw it
-out["update"] = requests.patch(base + "/api/2.0/mlflow/users/update-password", json={"username": name, "password": new}, auth=admin).status_code
-changed = time.monotonic()
-out["new_at_once"] = statuses(new)
-time.sleep(max(0.0, ttl + 2 - (time.monotonic() - changed)))
-out["old_after_ttl"] = statuses(old)
-out["new_after_ttl"] = statuses(new)
-print(json.dumps(out))
-"""
-
-
 def test_a_changed_password_locks_the_old_one_out_within_the_cache_ttl(host, hostvars):
     """mlflow_auth_cache_ttl_seconds caches successful checks per worker: after a password change the old password
     may work on other workers for up to the TTL, never longer; the new one works at once."""
     ttl = int(hostvars["mlflow_auth_cache_ttl_seconds"])
     assert "auth_cache_ttl_seconds = %d" % ttl in host.file(AUTH_CONFIG).content_string
-    cmd = env_python(host, ROTATION_CLIENT, ttl)
-    assert cmd.rc == 0, cmd.stderr
-    got = json.loads(cmd.stdout.strip().splitlines()[-1])
+    got = mlflow_api(host, "password-rotation", BASE, ttl)
     assert got["create"] == 200 and got["update"] == 200 and got["old_before"] == [200], got
     assert got["new_at_once"] == [200], got
     assert got["old_after_ttl"] == [401] and got["new_after_ttl"] == [200], got

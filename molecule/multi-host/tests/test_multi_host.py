@@ -14,11 +14,13 @@ import testinfra.utils.ansible_runner
 from mlflow_checks import (
     ENV_FILE,
     ENV_PYTHON,
+    FILES,
     assert_run_artifact_in_bucket,
     assert_run_rows_in_postgresql,
     assert_sandboxed_process,
     default_ipv4,
     group_hosts,
+    run_env_script,
     run_roundtrip,
     sql,
     unit_exposure,
@@ -28,15 +30,7 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
     "mlflow_server"
 )
 
-CONNECT = (
-    "import sys, psycopg2\n"
-    "try:\n"
-    "    c = psycopg2.connect(host=sys.argv[1], dbname='mlflow', user='mlflow', password=sys.argv[2],"
-    " connect_timeout=10)\n"
-    "    c.cursor().execute('SELECT 1'); print('CONNECTED')\n"
-    "except psycopg2.OperationalError as e:\n"
-    "    print('REFUSED', e)\n"
-)
+PG_CONNECT = os.path.join(FILES, "pg_connect.py")
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +44,8 @@ def minio_host():
 
 
 def connect_as_mlflow(host, python, password):
-    cmd = host.run("%s -c %s mlflow-mh-db %s", python, CONNECT, password)
-    assert cmd.rc == 0, cmd.stderr
-    return cmd.stdout.strip()
+    """A login to the MLflow database as mlflow, from the host: "CONNECTED", or "REFUSED <error>"."""
+    return run_env_script(host, PG_CONNECT, "mlflow-mh-db", password, what="pg_connect.py", python=python)
 
 
 def test_endpoint_is_derived_from_the_artifact_host(host):

@@ -17,7 +17,7 @@ import time
 
 import pytest
 import testinfra.utils.ansible_runner
-from mlflow_checks import ENV_PYTHON, bucket_objects, copy_script, run_env_script, sql
+from mlflow_checks import ENV_PYTHON, MLFLOW_API, bucket_objects, copy_script, run_env_script, sql
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
     "mlflow_server"
@@ -40,6 +40,7 @@ UPLOAD_HANG_LIMIT_S = 300
 # Container restart: from `docker restart` until every unit is active and /health and a write of each
 # kind work; 22-43 s measured (mostly MLflow's start-up, as for kill -9).
 REBOOT_BOUND_S = 150
+HEALTH = "http://127.0.0.1:5000/health"
 
 
 def report(line):
@@ -144,6 +145,7 @@ def test_container_restart_brings_every_service_back(host, hostvars):
         assert host.service(unit).is_enabled or unit.startswith("postgresql@"), "%s is not enabled" % unit
     metrics_before = sql(host, "SELECT count(*) FROM metrics")
     probe = copy_script(host, FAULTS)
+    api = copy_script(host, MLFLOW_API)
 
     started = time.monotonic()
     # A clean reboot: systemd in the container gets up to 60 s to stop the services (docker's default: 10).
@@ -152,7 +154,8 @@ def test_container_restart_brings_every_service_back(host, hostvars):
     up, states = None, []
     while time.monotonic() - started < 300:
         states = docker("exec", container, "systemctl", "is-active", *units, check=False).stdout.split()
-        health = docker("exec", container, "python3", "-c", HEALTH, check=False).returncode == 0
+        answer = docker("exec", container, "python3", api, "get", HEALTH, "--timeout", "2", check=False)
+        health = answer.returncode == 0 and json.loads(answer.stdout)[0] == 200
         if states == ["active"] * len(units) and health:
             up = time.monotonic() - started
             break
@@ -170,6 +173,3 @@ def test_container_restart_brings_every_service_back(host, hostvars):
     assert result["artifacts"] == ["note.txt"], result
     assert sql(host, "SELECT count(*) FROM metrics") == str(int(metrics_before) + 1)
     assert written < REBOOT_BOUND_S
-
-
-HEALTH = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/health', timeout=2)"

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import tempfile
 from dataclasses import dataclass
 
 import yaml
-from mlflow_checks import pinned_mlflow_version
+from mlflow_checks import pinned_mlflow_version, run_playbook
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
 
@@ -65,7 +63,7 @@ class RoleRun:
 
 
 def role_run(host, checksum=None, checksum_from=None, prefix=None):
-    """Apply the python_env role (as the scenario configures it) to this host with ansible-playbook;
+    """Apply the python_env role (as the scenario configures it) to this host with ansible-playbook (run_playbook);
     report the exit code, the output, the published mlflow_python_env_dir and the changed count."""
     role_vars = {}
     if checksum_from:
@@ -86,16 +84,7 @@ def role_run(host, checksum=None, checksum_from=None, prefix=None):
             ],
         }
     ]
-    with tempfile.NamedTemporaryFile("w", suffix=".yml") as playbook:
-        yaml.safe_dump(play, playbook)
-        playbook.flush()
-        proc = subprocess.run(
-            ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook.name],
-            capture_output=True,
-            text=True,
-            env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
-            timeout=900,
-        )
+    proc = run_playbook(play, os.environ["MOLECULE_INVENTORY_FILE"])
     output = proc.stdout + proc.stderr
     published = re.search(r"PUBLISHED=<([^>]*)>", output)
     recap = re.search(r"%s\s*:.*changed=(\d+)" % re.escape(host.backend.host), output)

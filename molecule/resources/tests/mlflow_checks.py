@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
+import tempfile
 import uuid
 
 import pytest
 
 RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The programs the tests run on the hosts (copy_script puts them in SCRIPTS_DIR)
+FILES = os.path.join(RESOURCES, "files")
 ENV_PYTHON = "/opt/mlflow/venv/bin/python"
+SYSTEM_PYTHON = "/usr/bin/python3"
 ENV_FILE = "/etc/mlflow/mlflow.env"
 # Clients run with root's HOME: MLflow's credentials file there (~/.mlflow/credentials, written by
 # resources/playbooks/test_clients.yml) logs them in, so no password is ever on a command line.
@@ -70,11 +75,19 @@ def clean_env(env=None):
     return "env -i " + " ".join(shlex.quote("%s=%s" % item) for item in sorted(variables.items()))
 
 
+def env_command(argv, with_env_file=False, env=None, user=None):
+    """The shell command that runs argv with clean_env(env): without the server's environment file the process
+    has no secrets; with_env_file: its variables too (the store's keys). user: as that account (runuser)."""
+    quoted = " ".join(shlex.quote(str(a)) for a in argv)
+    if with_env_file:
+        quoted = "bash -c %s %s" % (shlex.quote('set -a; . %s; set +a; exec "$0" "$@"' % ENV_FILE), quoted)
+    return ("runuser -u %s -- " % user if user else "") + clean_env(env) + " " + quoted
+
+
 def env_python(host, code, *args, with_env_file=False, python=ENV_PYTHON, env=None):
-    """Run Python code in the MLflow environment (or `python`). Without the env file, the process has no secrets."""
-    inner = ("set -a; . %s; set +a; " % ENV_FILE if with_env_file else "") + 'exec %s -c "$0" "$@"' % python
-    quoted = " ".join(shlex.quote(str(a)) for a in (code, *args))
-    return host.run("%s bash -c %s %s" % (clean_env(env), shlex.quote(inner), quoted))
+    """Run a line or two of Python code in the MLflow environment (or `python`), as env_command does.
+    Anything longer is a program in resources/files, run by run_env_script."""
+    return host.run(env_command([python, "-c", code, *args], with_env_file, env))
 
 
 def pinned_mlflow_version():
@@ -85,84 +98,26 @@ def pinned_mlflow_version():
         return yaml.safe_load(handle)["mlflow_version"]
 
 
-HTTP_CODE = """
-import base64, configparser, json, os, ssl, sys, urllib.error, urllib.request
-url, host_header, cafile, follow, authenticated = sys.argv[1:6]
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-handlers = [urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile or None))]
-if follow != "1":
-    handlers.append(NoRedirect())
-req = urllib.request.Request(url)
-if host_header:
-    req.add_header("Host", host_header)
-if authenticated == "1":
-    c = configparser.ConfigParser()
-    c.read(os.path.expanduser("~/.mlflow/credentials"))
-    pair = "%s:%s" % (c["mlflow"]["mlflow_tracking_username"], c["mlflow"]["mlflow_tracking_password"])
-    req.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
-try:
-    resp = urllib.request.build_opener(*handlers).open(req, timeout=10)
-    print(json.dumps([resp.status, resp.headers.get("Location")]))
-except urllib.error.HTTPError as e:
-    print(json.dumps([e.code, e.headers.get("Location")]))
-except OSError as e:
-    print(json.dumps([None, repr(e)]))
-"""
-
-
-def http_response(
-    host, url, host_header=None, authenticated=False, python=ENV_PYTHON, cafile=None, follow_redirects=True
-):
-    """[status, Location header] of a GET from the host; [None, error] when no HTTP answer came.
-    authenticated: with the user in root's MLflow credentials file (basic auth); cafile: CA bundle to trust."""
-    flags = ["1" if follow_redirects else "0", "1" if authenticated else "0"]
-    cmd = env_python(host, HTTP_CODE, url, host_header or "", cafile or "", *flags, python=python)
-    assert cmd.rc == 0, cmd.stderr
-    return json.loads(cmd.stdout.strip())
-
-
-def http_status(host, url, host_header=None, authenticated=False, python=ENV_PYTHON, cafile=None):
-    """HTTP status of a GET (redirects followed); None when no HTTP answer came."""
-    return http_response(host, url, host_header, authenticated, python=python, cafile=cafile)[0]
-
-
-TLS_CODE = """
-import socket, ssl, sys
-name, port, cafile, version = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-ctx = ssl.create_default_context(cafile=cafile)
-# Let this client offer old protocols (OpenSSL 3 refuses them by default): the server must say no.
-ctx.set_ciphers("ALL:@SECLEVEL=0")
-ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, version)
-try:
-    with socket.create_connection((name, port), timeout=10) as raw, ctx.wrap_socket(raw, server_hostname=name) as tls:
-        print(tls.version())
-except (ssl.SSLError, OSError) as e:
-    print("REFUSED", e)
-"""
-
-
-def tls_handshake(host, name, port, version, cafile, python="/usr/bin/python3"):
-    """The protocol agreed when the client offers only `version` (TLSv1, TLSv1_1, TLSv1_2, TLSv1_3), or 'REFUSED ...'."""
-    cmd = env_python(host, TLS_CODE, name, port, cafile, version, python=python)
-    assert cmd.rc == 0, cmd.stderr
-    return cmd.stdout.strip()
+# Test programs go here on the hosts, readable by every account (the SFTP probe runs as the service account).
+SCRIPTS_DIR = "/usr/local/share/mlflow-tests"
+_copied = set()
 
 
 def copy_script(host, src):
-    """Copy a script from the controller into /root on the host; return its path there."""
-    dest = "/root/" + os.path.basename(src)
-    host.ansible("ansible.builtin.copy", "src=%s dest=%s mode=0644" % (src, dest), become=True, check=False)
-    return dest
+    """Copy a script from the controller into SCRIPTS_DIR on the host, once per test session (the copy is an
+    Ansible call); return its path there."""
+    key = (host.backend.get_hostname(), src)
+    if key not in _copied:
+        host.ansible("ansible.builtin.copy", "src=%s dest=%s/ mode=0644" % (src, SCRIPTS_DIR), become=True, check=False)
+        _copied.add(key)
+    return "%s/%s" % (SCRIPTS_DIR, os.path.basename(src))
 
 
-def env_script_command(host, src, *args, python=ENV_PYTHON, env=None):
+def env_script_command(host, src, *args, python=ENV_PYTHON, env=None, with_env_file=False, user=None):
     """Copy a script into the host; return the command that runs it with `python` (the MLflow environment's)
     and an empty environment (no store credentials; HOME holds MLflow's credentials file when
-    authentication is on) plus `env` (e.g. MLFLOW_TRACKING_SERVER_CERT_PATH)."""
-    dest = copy_script(host, src)
-    return clean_env(env) + " " + " ".join(shlex.quote(str(a)) for a in (python, dest, *args))
+    authentication is on) plus `env` (e.g. MLFLOW_TRACKING_SERVER_CERT_PATH); see env_command."""
+    return env_command([python, copy_script(host, src), *args], with_env_file, env, user)
 
 
 def script_report(rc, stdout, stderr, what="client"):
@@ -171,13 +126,61 @@ def script_report(rc, stdout, stderr, what="client"):
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def run_env_script(host, src, *args, what="client", python=ENV_PYTHON, env=None):
+def run_env_script(host, src, *args, what="client", python=ENV_PYTHON, env=None, with_env_file=False, user=None):
     """Run a script as env_script_command does; return its JSON report."""
-    cmd = host.run(env_script_command(host, src, *args, python=python, env=env))
+    cmd = host.run(env_script_command(host, src, *args, python=python, env=env, with_env_file=with_env_file, user=user))
     return script_report(cmd.rc, cmd.stdout, cmd.stderr, what)
 
 
-ROUNDTRIP = os.path.join(RESOURCES, "files", "mlflow_roundtrip.py")
+# --- The MLflow REST client of the tests (resources/files/mlflow_api.py) ------------------------------------------
+
+MLFLOW_API = os.path.join(FILES, "mlflow_api.py")
+
+
+def mlflow_api(host, command, *args, python=ENV_PYTHON, env=None):
+    """Run one mlflow_api.py command (get, server-info, permissions, password-rotation) on the host as root
+    (credentials from root's MLflow credentials file); return its JSON answer."""
+    return run_env_script(host, MLFLOW_API, command, *args, what="mlflow_api.py %s" % command, python=python, env=env)
+
+
+def http_response(
+    host, url, host_header=None, authenticated=False, python=ENV_PYTHON, cafile=None, follow_redirects=True
+):
+    """[status, Location header] of a GET from the host; [None, error] when no HTTP answer came.
+    authenticated: with the user in root's MLflow credentials file (basic auth); cafile: CA bundle to trust."""
+    options = ["--host-header", host_header] if host_header else []
+    options += ["--cafile", cafile] if cafile else []
+    options += [] if follow_redirects else ["--no-follow"]
+    options += ["--authenticated"] if authenticated else []
+    return mlflow_api(host, "get", url, *options, python=python)
+
+
+def http_status(host, url, host_header=None, authenticated=False, python=ENV_PYTHON, cafile=None):
+    """HTTP status of a GET (redirects followed); None when no HTTP answer came."""
+    return http_response(host, url, host_header, authenticated, python=python, cafile=cafile)[0]
+
+
+def server_info(host, base_url, cafile=None, python=SYSTEM_PYTHON):
+    """The server's /api/3.0/mlflow/server-info answer, as a client on the host gets it."""
+    return mlflow_api(host, "server-info", base_url, *(["--cafile", cafile] if cafile else []), python=python)
+
+
+# --- Other programs on the hosts ---------------------------------------------------------------------------------
+
+
+def tls_handshake(host, name, port, version, cafile, python=SYSTEM_PYTHON):
+    """The protocol agreed when the client offers only `version` (TLSv1, TLSv1_1, TLSv1_2, TLSv1_3), or 'REFUSED ...'."""
+    return run_env_script(
+        host, os.path.join(FILES, "tls_handshake.py"), name, port, cafile, version, what="TLS handshake", python=python
+    )
+
+
+def tcp_reach(host, targets, python=SYSTEM_PYTHON):
+    """{HOST:PORT: "connected" | "no such name" | the error's class name} for TCP connections from the host."""
+    return run_env_script(host, os.path.join(FILES, "tcp_reach.py"), *targets, what="tcp_reach.py", python=python)
+
+
+ROUNDTRIP = os.path.join(FILES, "mlflow_roundtrip.py")
 
 
 def roundtrip_command(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
@@ -193,18 +196,9 @@ def run_roundtrip(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
 
 def bucket_objects(host, bucket, prefix):
     """{key: size} of the objects under prefix, listed with the server's own S3 settings."""
-    code = (
-        "import json, os, sys, boto3\n"
-        "from botocore.config import Config\n"
-        "s3 = boto3.client('s3', endpoint_url=os.environ.get('MLFLOW_S3_ENDPOINT_URL'), config=Config(s3={'addressing_style': 'path'}))\n"
-        "out = {}\n"
-        "for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[1], Prefix=sys.argv[2]):\n"
-        "    out.update({o['Key']: o['Size'] for o in page.get('Contents', [])})\n"
-        "print(json.dumps(out))\n"
+    return run_env_script(
+        host, os.path.join(FILES, "bucket_objects.py"), bucket, prefix, what="bucket listing", with_env_file=True
     )
-    cmd = env_python(host, code, bucket, prefix, with_env_file=True)
-    assert cmd.rc == 0, cmd.stderr
-    return json.loads(cmd.stdout.strip())
 
 
 def assert_run_artifact_in_bucket(host, roundtrip, bucket="mlflow-artifacts"):
@@ -280,3 +274,31 @@ def assert_sandboxed_process(host, unit):
     assert status["NoNewPrivs"].strip() == "1", status
     assert int(status["CapEff"].strip(), 16) == 0 and int(status["CapBnd"].strip(), 16) == 0, status
     assert status["Seccomp"].strip() == "2", status  # filter mode
+
+
+def run_playbook(playbook, inventory, extra_vars=None, check=False, env=None, cwd=None, timeout=900):
+    """ansible-playbook as every test runs it: colours off, output captured; returns the CompletedProcess.
+    playbook: a path, or a list of plays; inventory: a path, or a dict; extra_vars: a dict (-e @file);
+    env: on top of this process's environment. Plays, inventory and variables go to temporary files."""
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def written(name, content):
+            if not isinstance(content, (list, dict)):
+                return str(content)
+            path = os.path.join(tmp, name)
+            with open(path, "w") as handle:
+                json.dump(content, handle)  # JSON is YAML: ansible-playbook reads all three as YAML
+            return path
+
+        args = ["ansible-playbook", "-i", written("inventory.json", inventory)]
+        args += ["--check"] if check else []
+        args += ["-e", "@" + written("vars.json", extra_vars)] if extra_vars is not None else []
+        args.append(written("playbook.yml", playbook))
+        return subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1", **(env or {})},
+            cwd=cwd,
+            timeout=timeout,
+        )

@@ -7,7 +7,6 @@ and reaches neither the store nor the tracking servers, as a data scientist's ma
 installed by the minio role through mlflow_minio_binary_src; every S3 request is real S3 protocol traffic.
 """
 
-import json
 import os
 import re
 import time
@@ -15,6 +14,7 @@ import time
 import pytest
 import testinfra.utils.ansible_runner
 from mlflow_checks import (
+    SYSTEM_PYTHON,
     ansible_log,
     assert_no_secret_anywhere,
     assert_run_artifact_in_bucket,
@@ -26,6 +26,8 @@ from mlflow_checks import (
     roundtrip_command,
     run_roundtrip,
     script_report,
+    server_info,
+    tcp_reach,
     tls_handshake,
     unit_exposure,
 )
@@ -35,7 +37,6 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
 )
 
 CLIENT_PYTHON = "/opt/mlflow-client/bin/python"
-SYSTEM_PYTHON = "/usr/bin/python3"
 ACCESS_LOG = "/var/log/nginx/access.log"
 API = "/api/2.0/mlflow/experiments/search?max_results=1"
 
@@ -268,21 +269,6 @@ def test_private_key_is_root_only_and_secrets_leak_nowhere(proxy, apps, secrets,
 
 # --- The laptop: outside the servers' network, every artifact byte through the proxy ---------------------------
 
-REACH_CODE = """
-import json, socket, sys
-out = {}
-for target in sys.argv[1:]:
-    host, port = target.rsplit(":", 1)
-    try:
-        socket.create_connection((host, int(port)), timeout=3).close()
-        out[target] = "connected"
-    except socket.gaierror:
-        out[target] = "no such name"
-    except OSError as exc:
-        out[target] = type(exc).__name__
-print(json.dumps(out))
-"""
-
 
 def test_laptop_reaches_the_proxy_and_nothing_else(host, name, app_addresses):
     """The public name answers on 443; the store and the tracking servers, by name or address, do not."""
@@ -292,9 +278,7 @@ def test_laptop_reaches_the_proxy_and_nothing_else(host, name, app_addresses):
     names = ["%s:9000" % data_name] + ["%s:5000" % app for app in app_addresses]
     addresses = ["%s:9000" % data_address] + ["%s:5000" % address for address in app_addresses.values()]
     targets = ["%s:443" % name, *names, *addresses]
-    cmd = host.run("/usr/bin/python3 -c %s " + " ".join(["%s"] * len(targets)), REACH_CODE, *targets)
-    assert cmd.rc == 0, cmd.stderr
-    reach = json.loads(cmd.stdout)
+    reach = tcp_reach(host, targets)
     assert reach["%s:443" % name] == "connected", reach
     # the inner network's names do not resolve here, and packets to its addresses are dropped (Docker isolates
     # the two networks): a connection attempt times out rather than being refused by a listening host
@@ -302,26 +286,12 @@ def test_laptop_reaches_the_proxy_and_nothing_else(host, name, app_addresses):
     assert {reach[target] for target in addresses} == {"TimeoutError"}, reach
 
 
-SERVER_INFO_CODE = """
-import json, ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2]) if sys.argv[2] else None
-with urllib.request.urlopen(sys.argv[1] + "/api/3.0/mlflow/server-info", timeout=10, context=ctx) as resp:
-    print(resp.read().decode())
-"""
-
-
 def test_presigned_transfers_are_advertised_off_through_the_proxy(host, apps, app_addresses, url, cert):
     """MLflow 3.17 itself advertises presigned multipart transfers for the S3 store; the proxy turns them off."""
     app = apps[0]
-    direct = app.run(
-        "/usr/bin/python3 -c %s %s ''", SERVER_INFO_CODE, "http://%s:5000" % app_addresses[app.backend.get_hostname()]
-    )
-    assert direct.rc == 0, direct.stderr
-    info = json.loads(direct.stdout)
+    info = server_info(app, "http://%s:5000" % app_addresses[app.backend.get_hostname()])
     assert info["multipart_uploads_enabled"] is True and info["multipart_downloads_enabled"] is True, info
-    through = host.run("/usr/bin/python3 -c %s %s %s", SERVER_INFO_CODE, url, cert)
-    assert through.rc == 0, through.stderr
-    info = json.loads(through.stdout)
+    info = server_info(host, url, cafile=cert)
     assert info["multipart_uploads_enabled"] is False and info["multipart_downloads_enabled"] is False, info
     assert info["store_type"] == "SqlStore", info  # the rest of the answer is MLflow's own
 

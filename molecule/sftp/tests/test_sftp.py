@@ -5,13 +5,12 @@ The tracking server reaches the store as its service account (mlflow) with the k
 and ssh config the sftp role wrote into ~/.ssh; the checks below connect the same way.
 """
 
-import json
 import os
 
 import pytest
 import testinfra
 import testinfra.utils.ansible_runner
-from mlflow_checks import ENV_FILE, ENV_PYTHON, run_roundtrip
+from mlflow_checks import ENV_FILE, ENV_PYTHON, FILES, env_command, run_env_script, run_roundtrip
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("mlflow_server")
@@ -21,6 +20,7 @@ SFTP_USER = "mlflow-sftp"
 DESTINATION = "sftp://%s@%s/artifacts" % (SFTP_USER, STORE)
 STORE_DIR = "/srv/mlflow/artifacts"  # chroot /srv/mlflow + /artifacts
 HOME = "/var/lib/mlflow"
+SSH_PROBE = os.path.join(FILES, "ssh_probe.py")
 
 
 @pytest.fixture(scope="module")
@@ -30,60 +30,12 @@ def store():
 
 def as_mlflow(host, code, *args):
     """Python in the MLflow environment as the service account, with only HOME set (like the unit)."""
-    return host.run(
-        "runuser -u mlflow -- env -i PATH=/usr/bin:/bin HOME=%s %s -c %s" + " %s" * len(args),
-        HOME,
-        ENV_PYTHON,
-        code,
-        *args,
-    )
-
-
-PROBE = """
-import json, sys, paramiko
-mode = sys.argv[1]
-t = paramiko.Transport((sys.argv[2], 22))
-t.start_client(timeout=20)
-out = {}
-if mode == "auth_none":
-    try:
-        t.auth_none(sys.argv[3])
-    except paramiko.BadAuthenticationType as e:
-        out["allowed"] = e.allowed_types
-elif mode == "password":
-    try:
-        t.auth_password(sys.argv[3], "not-the-password")
-        out["result"] = "accepted"
-    except paramiko.BadAuthenticationType as e:
-        out["result"] = "refused"
-        out["allowed"] = e.allowed_types
-    except paramiko.AuthenticationException:
-        out["result"] = "failed"
-elif mode == "exec":
-    key = paramiko.RSAKey.from_private_key_file(sys.argv[4])
-    t.auth_publickey(sys.argv[3], key)
-    ch = t.open_session()
-    ch.settimeout(10)
-    ch.exec_command("echo SHELL-$((6*7)); id")
-    data = b""
-    try:
-        while True:
-            chunk = ch.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    except Exception:
-        pass
-    out["output"] = data.decode("latin-1")
-t.close()
-print(json.dumps(out))
-"""
+    return host.run(env_command([ENV_PYTHON, "-c", code, *args], env={"HOME": HOME}, user="mlflow"))
 
 
 def probe(host, *args):
-    cmd = as_mlflow(host, PROBE, *args)
-    assert cmd.rc == 0, cmd.stderr
-    return json.loads(cmd.stdout.strip().splitlines()[-1])
+    """resources/files/ssh_probe.py as the service account, with the account's ~/.ssh (see as_mlflow)."""
+    return run_env_script(host, SSH_PROBE, *args, what="ssh_probe.py %s" % args[0], env={"HOME": HOME}, user="mlflow")
 
 
 def test_server_writes_to_the_sftp_destination_through_the_proxy(host):

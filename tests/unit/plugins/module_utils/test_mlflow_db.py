@@ -3,15 +3,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from ansible_collections.mlops.mlflow.plugins.module_utils import mlflow_db
-
-
-@pytest.fixture(scope="module")
-def helper():
-    namespace = {"__name__": "helper_under_test"}
-    exec(compile(mlflow_db.HELPER_SOURCE, "db_upgrade_helper", "exec"), namespace)  # noqa: S102 - our own source
-    return namespace
+from ansible_collections.mlops.mlflow.plugins.module_utils import mlflow_db_helper as helper
 
 
 def migration(rev, down, doc="a migration"):
@@ -34,29 +27,29 @@ LINEAR = [
 ]
 
 
-def test_parse_revision_reads_without_importing(helper):
+def test_parse_revision_reads_without_importing():
     # The source imports sqlalchemy and would fail on a bogus import: it is parsed, not executed.
     source = migration("bbb", "aaa", "add step") + "import module_that_does_not_exist\n"
-    assert helper["parse_revision"](source) == ("bbb", ["aaa"], "add step")
+    assert helper.parse_revision(source) == ("bbb", ["aaa"], "add step")
 
 
-def test_empty_database_needs_every_revision_in_order(helper):
-    graph = helper["revision_graph"](LINEAR)
-    heads, pending, unknown = helper["plan"](graph, None)
+def test_empty_database_needs_every_revision_in_order():
+    graph = helper.revision_graph(LINEAR)
+    heads, pending, unknown = helper.plan(graph, None)
     assert heads == ["ccc"]
     assert [p["revision"] for p in pending] == ["aaa", "bbb", "ccc"]
     assert pending[0]["description"] == "create base"
     assert unknown == []
 
 
-def test_partial_upgrade_lists_only_newer_revisions(helper):
-    graph = helper["revision_graph"](LINEAR)
-    assert [p["revision"] for p in helper["plan"](graph, ["aaa"])[1]] == ["bbb", "ccc"]
-    assert helper["plan"](graph, ["ccc"])[1] == []
+def test_partial_upgrade_lists_only_newer_revisions():
+    graph = helper.revision_graph(LINEAR)
+    assert [p["revision"] for p in helper.plan(graph, ["aaa"])[1]] == ["bbb", "ccc"]
+    assert helper.plan(graph, ["ccc"])[1] == []
 
 
-def test_merge_revision(helper):
-    graph = helper["revision_graph"](
+def test_merge_revision():
+    graph = helper.revision_graph(
         [
             migration("aaa", None),
             migration("b1", "aaa"),
@@ -64,15 +57,15 @@ def test_merge_revision(helper):
             migration("mmm", ("b1", "b2")),
         ]
     )
-    heads, pending, unknown = helper["plan"](graph, ["b1"])
+    heads, pending, unknown = helper.plan(graph, ["b1"])
     assert unknown == []
     assert heads == ["mmm"]
     assert [p["revision"] for p in pending] == ["b2", "mmm"]
 
 
-def test_database_newer_than_installed_mlflow_is_unknown(helper):
-    graph = helper["revision_graph"](LINEAR)
-    heads, pending, unknown = helper["plan"](graph, ["fff"])
+def test_database_newer_than_installed_mlflow_is_unknown():
+    graph = helper.revision_graph(LINEAR)
+    heads, pending, unknown = helper.plan(graph, ["fff"])
     assert pending is None and unknown == ["fff"]
 
 
@@ -135,3 +128,9 @@ def test_request_carries_uri_on_stdin_only():
         == '{"uri": "postgresql+psycopg2://u:p@h/db", "apply": true, "schema": "tracking"}'
     )
     assert json.loads(mlflow_db.encode_request("postgresql+psycopg2://u:p@h/auth", False, "auth"))["schema"] == "auth"
+
+
+def test_helper_source_is_the_helper_file_verbatim():
+    with open(helper.__file__, encoding="utf-8") as handle:
+        assert mlflow_db.helper_source() == handle.read()
+    compile(mlflow_db.helper_source(), "mlflow_db_helper", "exec")
