@@ -5,8 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 c=${1:-mlflow-local}; n=${2:-5}
-helper=$(cd "$MLFLOW_REPO/plugins/module_utils" && python3 -c 'import mlflow_db; print(mlflow_db.HELPER_SOURCE)')
-docker exec -i "$c" tee /root/db_upgrade_helper.py >/dev/null <<<"$helper"
+# the program db_upgrade sends to the MLflow interpreter
+docker exec -i "$c" tee /root/db_upgrade_helper.py >/dev/null <"$MLFLOW_REPO/plugins/module_utils/mlflow_db_helper.py"
 docker exec -i "$c" bash -s "$n" <<'SH'
 set -eu
 n=$1
