@@ -117,7 +117,7 @@ def test_unit_is_sandboxed(host):
     ):
         assert line in unit, line
     assert_sandboxed_process(host, "mlflow")
-    # README "systemd sandboxing": 1.2 measured in this container (PrivateUsers= off on container hosts)
+    # docs/security.md, "systemd sandboxing": 1.2 measured in this container (PrivateUsers= off on container hosts)
     assert unit_exposure(host, "mlflow.service") < 2.0
 
 

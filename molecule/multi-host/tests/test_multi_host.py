@@ -126,7 +126,7 @@ def test_minio_runs_as_its_user_with_secrets_only_in_the_env_file(minio_host, ho
 
 
 def test_every_unit_the_collection_writes_scores_below_2(host, minio_host):
-    """systemd-analyze security exposure (README "systemd sandboxing"): MLflow and MinIO units."""
+    """systemd-analyze security exposure (docs/security.md, "systemd sandboxing"): MLflow and MinIO units."""
     assert_sandboxed_process(host, "mlflow")
     assert unit_exposure(host, "mlflow.service") < 2.0
     assert unit_exposure(minio_host, "minio.service") < 2.0

@@ -26,7 +26,7 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
 FAULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "files", "faults.py")
 
 # Bounds: from the scenario's runs on the 2-core test machine shared with other test containers (the
-# README's "Fault tolerance" table), with a margin of about 3x for a busier machine.
+# table in docs/operations.md, "Failures and recovery"), with a margin of about 3x for a busier machine.
 # kill -9: systemd restarts MLflow after RestartSec=5 s; most of the rest is the new server's start-up
 # (the CLI, then 4 uvicorn workers importing MLflow at once on 2 cores): 20-36 s in the scenario's runs.
 KILL9_BOUND_S = 120
