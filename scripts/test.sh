@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test: lint, unit, sanity, and the molecule scenarios in Docker.
-# On a fresh Debian 12 machine (as root) it installs what it needs: docker.io, debootstrap, rsync,
+# On a fresh Debian 12 machine (as root) it installs what it needs: docker.io, debootstrap, rsync, shellcheck,
 # python3-venv, the pinned tools in .venv, the test image and the wheelhouse.
 #   scripts/test.sh                 everything
 #   scripts/test.sh lint|units|sanity|molecule [scenario...]
@@ -31,6 +31,15 @@ need_debs() {
   fi
 }
 
+shell_scripts() {  # every shell script in the checkout, NUL-separated: *.sh, or a file whose #! line runs a shell
+  local f
+  while IFS= read -r -d '' f; do
+    if [[ $f == *.sh ]] || head -n 1 "$f" | grep -qaE '^#! *(/usr)?/bin/(env +)?(ba|da)?sh( |$)'; then
+      printf '%s\0' "$f"
+    fi
+  done < <(find . \( -path ./.git -o -path ./.venv -o -path ./.cache -o -path ./tests/output \) -prune -o -type f -print0)
+}
+
 lint() {
   # molecule installs a copy of this collection under $ANSIBLE_HOME, found before the checkout's link: a copy
   # from an earlier run would be linted instead of the working tree (molecule installs it again each run).
@@ -38,8 +47,12 @@ lint() {
   yamllint -s .
   ansible-lint -q
   ruff check .
-  ruff format --check --diff plugins tests molecule
+  ruff format --check --diff .
   python3 scripts/role-readmes.py --check
+  need_debs shellcheck:shellcheck
+  local scripts; mapfile -d '' scripts < <(shell_scripts)
+  shellcheck "${scripts[@]}"  # settings: .shellcheckrc
+  echo "shellcheck: ${#scripts[@]} scripts"
 }
 
 build() {  # the tarball installs and its modules document themselves
