@@ -177,7 +177,7 @@ def run_env_script(host, src, *args, what="client", python=ENV_PYTHON, env=None)
     return script_report(cmd.rc, cmd.stdout, cmd.stderr, what)
 
 
-ROUNDTRIP = os.path.join(RESOURCES, "files", "mlflow_roundtrip.py")
+ROUNDTRIP = os.path.join(RESOURCES, "..", "..", "tests", "clients", "mlflow_roundtrip.py")
 
 
 def roundtrip_command(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
