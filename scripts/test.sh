@@ -40,6 +40,18 @@ shell_scripts() {  # every shell script in the checkout, NUL-separated: *.sh, or
   done < <(find . \( -path ./.git -o -path ./.venv -o -path ./.cache -o -path ./tests/output \) -prune -o -type f -print0)
 }
 
+changelog_lint() {  # fragments, the release history, and CHANGELOG.rst generated from that history
+  antsibull-changelog lint
+  antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml
+  local tmp; tmp=$(mktemp -d)
+  antsibull-changelog generate --output "$tmp/CHANGELOG.rst"
+  if ! diff -u CHANGELOG.rst "$tmp/CHANGELOG.rst"; then
+    rm -rf "$tmp"; echo "CHANGELOG.rst is not what changelogs/changelog.yaml gives: run antsibull-changelog generate" >&2
+    return 1
+  fi
+  rm -rf "$tmp"
+}
+
 lint() {
   # molecule installs a copy of this collection under $ANSIBLE_HOME, found before the checkout's link: a copy
   # from an earlier run would be linted instead of the working tree (molecule installs it again each run).
@@ -53,6 +65,7 @@ lint() {
   local scripts; mapfile -d '' scripts < <(shell_scripts)
   shellcheck "${scripts[@]}"  # settings: .shellcheckrc
   echo "shellcheck: ${#scripts[@]} scripts"
+  changelog_lint
 }
 
 build() {  # the tarball installs and its modules document themselves
