@@ -104,7 +104,6 @@ molecule_scenarios() {
   done
 }
 
-need_debs rsync:rsync
 run bootstrap scripts/bootstrap.sh
 case "$stage" in
   all)
