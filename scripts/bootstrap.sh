@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 ANSIBLE_BUNDLE_VERSION=12.3.0
-COLLECTIONS="community/postgresql community/docker ansible/posix community/crypto"
+COLLECTIONS=(community/postgresql community/docker ansible/posix community/crypto)
 # pip on some machines warns about every missing local index entry: keep real errors only.
 quiet_pip() { "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; return "${PIPESTATUS[0]}"; }
 stamp=.venv/.bootstrap-$(cat requirements-dev.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)
@@ -24,7 +24,7 @@ if [ ! -f "$stamp" ]; then
   rm -rf .cache/collections && mkdir -p .cache/collections/ansible_collections/mlops .cache/dl
   quiet_pip .venv/bin/pip download -q --no-deps "ansible==$ANSIBLE_BUNDLE_VERSION" -d .cache/dl
   whl=$(ls .cache/dl/ansible-"$ANSIBLE_BUNDLE_VERSION"-*.whl)
-  .venv/bin/python - "$whl" .cache/collections $COLLECTIONS <<'PY'
+  .venv/bin/python - "$whl" .cache/collections "${COLLECTIONS[@]}" <<'PY'
 import sys, zipfile
 whl, dest, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
 prefixes = tuple("ansible_collections/%s/" % c for c in wanted)

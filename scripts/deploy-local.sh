@@ -51,9 +51,9 @@ if ! docker container inspect "$name" >/dev/null 2>&1; then
     -p "127.0.0.1:$port:443" --stop-signal SIGRTMIN+3 "$MLFLOW_TEST_IMAGE" /lib/systemd/systemd >/dev/null
 fi
 [ "$(docker container inspect -f '{{.State.Running}}' "$name")" = true ] || docker start "$name" >/dev/null
-inv=examples/local/inventory.yml
+inv=scripts/local/inventory.yml
 t0=$SECONDS
-ansible-playbook -i "$inv" -e "@$secrets" molecule/resources/playbooks/prepare.yml
+ansible-playbook -i "$inv" -e "@$secrets" scripts/local/prepare.yml
 ansible-playbook -i "$inv" -e "@$secrets" playbooks/site.yml
 echo "converge: $((SECONDS - t0)) s"
 # Smoke: a client on this machine, through the published HTTPS port (the proxy's self-signed certificate,
@@ -89,11 +89,12 @@ assert got[0]["key"] == "smoke" and got[0]["value"] == 1.0, got
 print("smoke: OK (401 without a login; as admin: experiment %s, run %s, metric read back)" % (exp, run))
 PY
 # The real MLflow client on this machine (.cache/client-venv, the pinned version), through the same HTTPS
-# port, with mlflow_roundtrip.py (the molecule scenarios' client): a run with params and metrics, an 8 MB
-# artifact up and back down (sha256 compared), a pyfunc model logged, registered and loaded by name. An
-# empty environment but for HOME and the certificate (MLFLOW_TRACKING_SERVER_CERT_PATH): the admin login is
-# in MLflow's credentials file ($HOME/.mlflow/credentials, 0600) in a throw-away home, so the password is on
-# no command line, and no AWS_* variable reaches the client (artifacts can only go through the proxy).
+# port, with tests/clients/mlflow_roundtrip.py (the molecule scenarios' client too): a run with params and
+# metrics, an 8 MB artifact up and back down (sha256 compared), a pyfunc model logged, registered and loaded
+# by name. An empty environment but for HOME and the certificate (MLFLOW_TRACKING_SERVER_CERT_PATH): the
+# admin login is in MLflow's credentials file ($HOME/.mlflow/credentials, 0600) in a throw-away home, so the
+# password is on no command line, and no AWS_* variable reaches the client (artifacts can only go through
+# the proxy).
 client_python=$(scripts/client-venv.sh)
 client_home=$(mktemp -d "$here/.cache/local/client-home.XXXXXX")
 trap 'rm -rf "$client_home"' EXIT
@@ -109,7 +110,7 @@ PY
 # MLflow's warnings and progress lines go to a file, shown only when the round trip fails.
 if ! roundtrip=$(cd "$client_home" && env -i PATH=/usr/bin:/bin HOME="$client_home" LANG=C.UTF-8 \
     MLFLOW_TRACKING_SERVER_CERT_PATH="$here/$cert" \
-    "$client_python" "$here/molecule/resources/files/mlflow_roundtrip.py" "https://localhost:$port" \
+    "$client_python" "$here/tests/clients/mlflow_roundtrip.py" "https://localhost:$port" \
     "deploy-local-$(date +%s)" 8 2>"$client_home/client.log"); then
   cat "$client_home/client.log" >&2; echo "smoke: the MLflow client's round trip failed" >&2; exit 1
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test: lint, unit, sanity, and the molecule scenarios in Docker.
-# On a fresh Debian 12 machine (as root) it installs what it needs: docker.io, debootstrap, rsync,
+# On a fresh Debian 12 machine (as root) it installs what it needs: docker.io, debootstrap, rsync, shellcheck,
 # python3-venv, the pinned tools in .venv, the test image and the wheelhouse.
 #   scripts/test.sh                 everything
 #   scripts/test.sh lint|units|sanity|molecule [scenario...]
@@ -31,6 +31,27 @@ need_debs() {
   fi
 }
 
+shell_scripts() {  # every shell script in the checkout, NUL-separated: *.sh, or a file whose #! line runs a shell
+  local f
+  while IFS= read -r -d '' f; do
+    if [[ $f == *.sh ]] || head -n 1 "$f" | grep -qaE '^#! *(/usr)?/bin/(env +)?(ba|da)?sh( |$)'; then
+      printf '%s\0' "$f"
+    fi
+  done < <(find . \( -path ./.git -o -path ./.venv -o -path ./.cache -o -path ./tests/output \) -prune -o -type f -print0)
+}
+
+changelog_lint() {  # fragments, the release history, and CHANGELOG.rst generated from that history
+  antsibull-changelog lint
+  antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml
+  local tmp; tmp=$(mktemp -d)
+  antsibull-changelog generate --output "$tmp/CHANGELOG.rst"
+  if ! diff -u CHANGELOG.rst "$tmp/CHANGELOG.rst"; then
+    rm -rf "$tmp"; echo "CHANGELOG.rst is not what changelogs/changelog.yaml gives: run antsibull-changelog generate" >&2
+    return 1
+  fi
+  rm -rf "$tmp"
+}
+
 lint() {
   # molecule installs a copy of this collection under $ANSIBLE_HOME, found before the checkout's link: a copy
   # from an earlier run would be linted instead of the working tree (molecule installs it again each run).
@@ -38,8 +59,13 @@ lint() {
   yamllint -s .
   ansible-lint -q
   ruff check .
-  ruff format --check --diff plugins tests molecule
+  ruff format --check --diff .
   python3 scripts/role-readmes.py --check
+  need_debs shellcheck:shellcheck
+  local scripts; mapfile -d '' scripts < <(shell_scripts)
+  shellcheck "${scripts[@]}"  # settings: .shellcheckrc
+  echo "shellcheck: ${#scripts[@]} scripts"
+  changelog_lint
 }
 
 build() {  # the tarball installs and its modules document themselves
@@ -78,7 +104,6 @@ molecule_scenarios() {
   done
 }
 
-need_debs rsync:rsync
 run bootstrap scripts/bootstrap.sh
 case "$stage" in
   all)

@@ -12,4 +12,5 @@ mkdir -p "$MLFLOW_WHEELHOUSE"
   | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 test "${PIPESTATUS[0]}" = 0
 touch "$stamp"
-echo "wheelhouse: $(ls "$MLFLOW_WHEELHOUSE" | wc -l) wheels, $(du -sh "$MLFLOW_WHEELHOUSE" | cut -f1)"
+wheels=("$MLFLOW_WHEELHOUSE"/*)
+echo "wheelhouse: ${#wheels[@]} wheels, $(du -sh "$MLFLOW_WHEELHOUSE" | cut -f1)"

@@ -13,7 +13,8 @@ import pytest
 
 RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The programs the tests run on the hosts (copy_script puts them in SCRIPTS_DIR)
-FILES = os.path.join(RESOURCES, "files")
+# The programs the tests run on the hosts (shared with scripts/deploy-local.sh's smoke test)
+FILES = os.path.normpath(os.path.join(RESOURCES, "..", "..", "tests", "clients"))
 ENV_PYTHON = "/opt/mlflow/venv/bin/python"
 SYSTEM_PYTHON = "/usr/bin/python3"
 ENV_FILE = "/etc/mlflow/mlflow.env"
@@ -86,7 +87,7 @@ def env_command(argv, with_env_file=False, env=None, user=None):
 
 def env_python(host, code, *args, with_env_file=False, python=ENV_PYTHON, env=None):
     """Run a line or two of Python code in the MLflow environment (or `python`), as env_command does.
-    Anything longer is a program in resources/files, run by run_env_script."""
+    Anything longer is a program in tests/clients, run by run_env_script."""
     return host.run(env_command([python, "-c", code, *args], with_env_file, env))
 
 
@@ -132,7 +133,7 @@ def run_env_script(host, src, *args, what="client", python=ENV_PYTHON, env=None,
     return script_report(cmd.rc, cmd.stdout, cmd.stderr, what)
 
 
-# --- The MLflow REST client of the tests (resources/files/mlflow_api.py) ------------------------------------------
+# --- The MLflow REST client of the tests (tests/clients/mlflow_api.py) ------------------------------------------
 
 MLFLOW_API = os.path.join(FILES, "mlflow_api.py")
 

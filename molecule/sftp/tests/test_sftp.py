@@ -34,7 +34,7 @@ def as_mlflow(host, code, *args):
 
 
 def probe(host, *args):
-    """resources/files/ssh_probe.py as the service account, with the account's ~/.ssh (see as_mlflow)."""
+    """tests/clients/ssh_probe.py as the service account, with the account's ~/.ssh (see as_mlflow)."""
     return run_env_script(host, SSH_PROBE, *args, what="ssh_probe.py %s" % args[0], env={"HOME": HOME}, user="mlflow")
 
 

@@ -38,4 +38,5 @@ tar -xjf "$tmp"/base-channel/linux-64/python-*.tar.bz2 -C "$tmp/boot"
 "$tmp/boot/bin/python3" -I "$tmp/install_base.py" "$PREFIX" "$tmp"
 echo "installation finished."
 exit 0
+# shellcheck disable=SC2317  # the tar payload's marker, never run: awk above finds the line after it
 __PAYLOAD_BELOW__

@@ -18,11 +18,13 @@
 #   minio server [--address [HOST]:9000] [--console-address [HOST]:9001] [--certs-dir DIR] VOLUMES...
 #   env: MINIO_ROOT_USER, MINIO_ROOT_PASSWORD (required), MINIO_VOLUMES, MINIO_OPTS (expanded by the unit)
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import urllib.parse
 
@@ -49,17 +51,14 @@ def expand(arg):
 
 def split_address(value, default_port):
     host, _, port = value.rpartition(":")
-    return host or "0.0.0.0", int(port or default_port)
+    # An empty host (`--address :9000`) is every interface, as in MinIO (mlflow_minio_listen_address: "").
+    return host or "0.0.0.0", int(port or default_port)  # noqa: S104
 
 
 def local_names():
-    import socket
-
     names = {"localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()}
-    try:
+    with contextlib.suppress(OSError):
         names.update(socket.gethostbyname_ex(socket.gethostname())[2])
-    except OSError:
-        pass
     return names
 
 
