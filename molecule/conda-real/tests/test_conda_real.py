@@ -4,14 +4,10 @@ Opt-in: scripts/test.sh adds this scenario when MLFLOW_TEST_REAL_CONDA=1 (or run
 ``scripts/test.sh molecule conda-real``). Needs github.com and conda.anaconda.org.
 """
 
-import os
-
-import testinfra.utils.ansible_runner
 from conda_checks import CONDA_PREFIX, ENV_DIR, check_environment, check_mlflow_in_environment, role_run
+from mlflow_checks import group_names
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "mlflow_server"
-)
+testinfra_hosts = group_names("mlflow_server")
 
 
 def test_real_conda_at_the_prefix(host):

@@ -9,7 +9,6 @@ channels, pip install of the pinned MLflow into the environment, the published e
 
 import os
 
-import testinfra.utils.ansible_runner
 from conda_checks import (
     CONDA_PREFIX,
     ENV_DIR,
@@ -18,10 +17,9 @@ from conda_checks import (
     check_mlflow_in_environment,
     role_run,
 )
+from mlflow_checks import group_names
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "mlflow_server"
-)
+testinfra_hosts = group_names("mlflow_server")
 
 CHANNEL = "http://127.0.0.1:8471/channel"
 STANDIN_SHA256 = os.path.join(

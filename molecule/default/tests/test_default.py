@@ -4,10 +4,7 @@ The object store here is an S3 stand-in (moto server, see resources/playbooks/s3
 MinIO binary cannot be downloaded on the test machines. All S3 traffic checked below is real.
 """
 
-import os
-
 import pytest
-import testinfra.utils.ansible_runner
 from mlflow_checks import (
     ENV_FILE,
     ENV_PYTHON,
@@ -18,6 +15,7 @@ from mlflow_checks import (
     assert_sandboxed_process,
     bucket_objects,
     env_python,
+    group_names,
     http_status,
     mlflow_api,
     pinned_mlflow_version,
@@ -31,9 +29,7 @@ AUTH_CONFIG = "/etc/mlflow/basic_auth.ini"
 BASE = "http://127.0.0.1:5000"
 API_SEARCH = BASE + "/api/2.0/mlflow/experiments/search?max_results=1"
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "mlflow_server"
-)
+testinfra_hosts = group_names("mlflow_server")
 
 
 def test_service_active_and_enabled(host):

@@ -12,14 +12,11 @@ and are NOT exercised by this scenario.
 """
 
 import json
-import os
 
 import pytest
-import testinfra.utils.ansible_runner
+from mlflow_checks import group_names
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "mlflow_artifacts"
-)
+testinfra_hosts = group_names("mlflow_artifacts")
 
 VOLUMES = "http://mlflow-md-{1...4}:9000/srv/minio/data{1...2}"
 ENDPOINTS = ["http://mlflow-md-%d:9000/srv/minio/data%d" % (h, d) for h in range(1, 5) for d in range(1, 3)]

@@ -10,7 +10,6 @@ import json
 import os
 
 import pytest
-import testinfra.utils.ansible_runner
 from mlflow_checks import (
     ENV_FILE,
     ENV_PYTHON,
@@ -20,15 +19,14 @@ from mlflow_checks import (
     assert_sandboxed_process,
     default_ipv4,
     group_hosts,
+    group_names,
     run_env_script,
     run_roundtrip,
     sql,
     unit_exposure,
 )
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "mlflow_server"
-)
+testinfra_hosts = group_names("mlflow_server")
 
 PG_CONNECT = os.path.join(FILES, "pg_connect.py")
 

@@ -16,12 +16,9 @@ import subprocess
 import time
 
 import pytest
-import testinfra.utils.ansible_runner
-from mlflow_checks import ENV_PYTHON, MLFLOW_API, bucket_objects, copy_script, run_env_script, sql
+from mlflow_checks import ENV_PYTHON, MLFLOW_API, bucket_objects, copy_script, group_names, run_env_script, sql
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "mlflow_server"
-)
+testinfra_hosts = group_names("mlflow_server")
 
 FAULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "files", "faults.py")
 

@@ -47,14 +47,19 @@ def secrets(hostvars):
     return values
 
 
+def group_names(group):
+    """Names of the scenario's hosts in an inventory group: a test module's `testinfra_hosts`."""
+    import testinfra.utils.ansible_runner
+
+    return testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(group)
+
+
 def group_hosts(group):
     """testinfra hosts of an inventory group, for checks that look at another host than the one under test."""
     import testinfra
-    import testinfra.utils.ansible_runner
 
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    names = testinfra.utils.ansible_runner.AnsibleRunner(inventory).get_hosts(group)
-    return [testinfra.get_host("ansible://%s" % name, ansible_inventory=inventory) for name in names]
+    return [testinfra.get_host("ansible://%s" % name, ansible_inventory=inventory) for name in group_names(group)]
 
 
 def default_ipv4(host):

@@ -12,7 +12,6 @@ import re
 import time
 
 import pytest
-import testinfra.utils.ansible_runner
 from mlflow_checks import (
     SYSTEM_PYTHON,
     ansible_log,
@@ -21,6 +20,7 @@ from mlflow_checks import (
     assert_run_rows_in_postgresql,
     default_ipv4,
     group_hosts,
+    group_names,
     http_response,
     http_status,
     roundtrip_command,
@@ -32,9 +32,7 @@ from mlflow_checks import (
     unit_exposure,
 )
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "outside_clients"
-)
+testinfra_hosts = group_names("outside_clients")
 
 CLIENT_PYTHON = "/opt/mlflow-client/bin/python"
 ACCESS_LOG = "/var/log/nginx/access.log"

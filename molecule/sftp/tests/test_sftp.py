@@ -10,10 +10,10 @@ import os
 import pytest
 import testinfra
 import testinfra.utils.ansible_runner
-from mlflow_checks import ENV_FILE, ENV_PYTHON, FILES, env_command, run_env_script, run_roundtrip
+from mlflow_checks import ENV_FILE, ENV_PYTHON, FILES, env_command, group_names, run_env_script, run_roundtrip
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("mlflow_server")
+testinfra_hosts = group_names("mlflow_server")
 
 STORE = "mlflow-sftp-store"
 SFTP_USER = "mlflow-sftp"
