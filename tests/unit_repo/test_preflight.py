@@ -123,6 +123,7 @@ CASES = [
         "mlflow_presigned_artifact_transfers",
     ),
     ("removed multipart variable set", {"mlflow_server_multipart_upload": True}, "mlflow_presigned_artifact_transfers"),
+    ("s3 secret key minio123", {"mlflow_s3_secret_key": "minio123"}, "mlflow_s3_secret_key"),
 ]
 
 

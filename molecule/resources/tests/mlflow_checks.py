@@ -78,10 +78,10 @@ def env_python(host, code, *args, with_env_file=False, python=ENV_PYTHON, env=No
 
 
 def pinned_mlflow_version():
-    """mlflow_version as the python_env role pins it by default."""
+    """mlflow_version as the collection pins it by default (roles/_common, read by python_env and server)."""
     import yaml
 
-    with open(os.path.join(RESOURCES, "..", "..", "roles", "python_env", "defaults", "main.yml")) as handle:
+    with open(os.path.join(RESOURCES, "..", "..", "roles", "_common", "defaults", "main.yml")) as handle:
         return yaml.safe_load(handle)["mlflow_version"]
 
 
