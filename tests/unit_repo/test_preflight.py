@@ -39,6 +39,11 @@ AUTH = {
 # Placeholder for a port this test process listens on while the case runs.
 BUSY_PORT = "<a port in use>"
 
+# "group_vars/<group>": variables set on that group only. The inventory then has a second host, in
+# mlflow_artifacts only, so that a group's variables reach only some of the hosts.
+GROUP_VARS = "group_vars/"
+SECOND_HOST = "mlflow-artifacts-2"
+
 # (case id, variables to set (None removes it), the variable the message must name)
 CASES = [
     ("db password missing", {"mlflow_db_password": None}, "mlflow_db_password"),
@@ -124,21 +129,41 @@ CASES = [
     ),
     ("removed multipart variable set", {"mlflow_server_multipart_upload": True}, "mlflow_presigned_artifact_transfers"),
     ("s3 secret key minio123", {"mlflow_s3_secret_key": "minio123"}, "mlflow_s3_secret_key"),
+    (
+        "auth enabled only on the servers",
+        {**AUTH, "mlflow_auth_enabled": None, GROUP_VARS + "mlflow_server": {"mlflow_auth_enabled": True}},
+        "mlflow_auth_enabled",
+    ),
+    (
+        "bucket differs between servers and store",
+        {
+            "mlflow_s3_bucket": None,
+            GROUP_VARS + "mlflow_server": {"mlflow_s3_bucket": "mlflow-artifacts"},
+            GROUP_VARS + "mlflow_artifacts": {"mlflow_s3_bucket": "mlflow-store"},
+        },
+        "mlflow_s3_bucket",
+    ),
 ]
 
 
 def run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy")):
-    inventory = {
-        "all": {
-            "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
-            "children": {g: {"hosts": {"localhost": {}}} for g in groups},
-        }
+    """variables go to -e, except GROUP_VARS keys (then a second host, in mlflow_artifacts only)."""
+    group_vars = {k[len(GROUP_VARS) :]: v for k, v in variables.items() if k.startswith(GROUP_VARS)}
+    hosts = {"localhost": groups, **({SECOND_HOST: ["mlflow_artifacts"]} if group_vars else {})}
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    children = {
+        g: {"hosts": {h: {} for h, in_groups in hosts.items() if g in in_groups}} for g in set().union(*hosts.values())
     }
+    for group, group_variables in group_vars.items():
+        children[group]["vars"] = group_variables
+    inventory = {"all": {"hosts": dict.fromkeys(hosts, local), "children": children}}
     with tempfile.TemporaryDirectory() as tmp:
         inv = Path(tmp, "inventory.json")
         inv.write_text(json.dumps(inventory))
         extra = Path(tmp, "vars.json")
-        extra.write_text(json.dumps({k: v for k, v in variables.items() if v is not None}))
+        extra.write_text(
+            json.dumps({k: v for k, v in variables.items() if v is not None and not k.startswith(GROUP_VARS)})
+        )
         env = dict(
             os.environ,
             ANSIBLE_NOCOLOR="1",
@@ -186,3 +211,13 @@ def test_without_a_proxy_preflight_says_what_clients_need():
     # with the proxy in front (the baseline) nothing is said
     with_proxy = run_preflight(BASELINE)
     assert with_proxy.returncode == 0 and "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD" not in with_proxy.stdout
+
+
+def test_a_collection_wide_variable_set_on_some_hosts_names_them_and_group_vars_all():
+    """mlflow_auth_enabled only in group_vars/mlflow_server: the postgresql role on the other hosts would not agree."""
+    result = run_preflight({**BASELINE, **AUTH, "mlflow_auth_enabled": None, GROUP_VARS + "mlflow_server": AUTH})
+    output = " ".join(result.stdout.split())
+    assert result.returncode != 0, output[-3000:]
+    expected = "mlflow_auth_enabled differs between hosts: true on localhost; not set on %s." % SECOND_HOST
+    assert expected in output and "set it in group_vars/all" in output, output[-3000:]
+    assert "PLAY RECAP" in output and "changed=0" in output
