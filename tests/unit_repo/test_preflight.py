@@ -36,6 +36,9 @@ AUTH = {
     "mlflow_auth_secret_key": "0123456789abcdef" * 4,
 }
 
+# AWS S3: no endpoint, no MinIO.
+AWS = {"mlflow_s3_endpoint_url": None, "mlflow_minio_enabled": False}
+
 # Placeholder for a port this test process listens on while the case runs.
 BUSY_PORT = "<a port in use>"
 
@@ -129,6 +132,7 @@ CASES = [
     ),
     ("removed multipart variable set", {"mlflow_server_multipart_upload": True}, "mlflow_presigned_artifact_transfers"),
     ("s3 secret key minio123", {"mlflow_s3_secret_key": "minio123"}, "mlflow_s3_secret_key"),
+    ("proxy upstream without a port", {"mlflow_proxy_upstreams": ["10.0.0.5"]}, "mlflow_proxy_upstreams"),
     (
         "auth enabled only on the servers",
         {**AUTH, "mlflow_auth_enabled": None, GROUP_VARS + "mlflow_server": {"mlflow_auth_enabled": True}},
@@ -146,10 +150,12 @@ CASES = [
 ]
 
 
-def run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy")):
-    """variables go to -e, except GROUP_VARS keys (then a second host, in mlflow_artifacts only)."""
+def run_preflight(
+    variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy"), hosts=None, limit=None
+):
+    """variables go to -e, except GROUP_VARS keys; hosts: more hosts, {name: [groups]}, all local."""
     group_vars = {k[len(GROUP_VARS) :]: v for k, v in variables.items() if k.startswith(GROUP_VARS)}
-    hosts = {"localhost": groups, **({SECOND_HOST: ["mlflow_artifacts"]} if group_vars else {})}
+    hosts = {"localhost": groups, **(hosts or {}), **({SECOND_HOST: ["mlflow_artifacts"]} if group_vars else {})}
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     children = {
         g: {"hosts": {h: {} for h, in_groups in hosts.items() if g in in_groups}} for g in set().union(*hosts.values())
@@ -171,7 +177,8 @@ def run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artif
             ANSIBLE_GATHER_SUBSET="!all,!min,distribution",
         )
         return subprocess.run(
-            ["ansible-playbook", "-i", str(inv), "-e", "@%s" % extra, str(ROOT / "playbooks" / "preflight.yml")],
+            ["ansible-playbook", "-i", str(inv), "-e", "@%s" % extra, str(ROOT / "playbooks" / "preflight.yml")]
+            + (["--limit", limit] if limit else []),
             capture_output=True,
             text=True,
             env=env,
@@ -179,7 +186,9 @@ def run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artif
         )
 
 
-@pytest.mark.parametrize("extra", [{}, AUTH], ids=["baseline", "baseline with authentication"])
+@pytest.mark.parametrize(
+    "extra", [{}, AUTH, AWS], ids=["baseline", "baseline with authentication", "baseline with AWS S3"]
+)
 def test_valid_baseline_passes_and_changes_nothing(extra):
     result = run_preflight({**BASELINE, **extra})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
@@ -221,3 +230,19 @@ def test_a_collection_wide_variable_set_on_some_hosts_names_them_and_group_vars_
     expected = "mlflow_auth_enabled differs between hosts: true on localhost; not set on %s." % SECOND_HOST
     assert expected in output and "set it in group_vars/all" in output, output[-3000:]
     assert "PLAY RECAP" in output and "changed=0" in output
+
+
+@pytest.mark.parametrize("endpoint", [None, "http://store-1.example.test:9000"], ids=["derived", "explicit"])
+def test_a_consumer_without_its_owner_in_the_run_needs_the_explicit_variable(endpoint):
+    """The server reads the endpoint the MinIO host publishes in preflight; --limit leaves that host out."""
+    variables = {**BASELINE, "mlflow_s3_endpoint_url": endpoint, "mlflow_minio_enabled": True}
+    variables.update(mlflow_minio_root_user="unit-minio-root", mlflow_minio_root_password="unit-minio-pw-Xk39vQ2m")
+    groups = ("mlflow_db", "mlflow_server", "mlflow_proxy")
+    result = run_preflight(variables, groups=groups, hosts={"store-1": ["mlflow_artifacts"]}, limit="localhost")
+    output = " ".join(result.stdout.split())
+    if endpoint:
+        assert result.returncode == 0, output[-3000:]
+    else:
+        assert result.returncode != 0, output[-3000:]
+        assert "has not published its endpoint (mlflow_minio_endpoint_url)" in output, output[-3000:]
+        assert "set mlflow_s3_endpoint_url" in output, output[-3000:]

@@ -2,6 +2,8 @@
 
 The collection-wide variables (read by several roles, often on different hosts) have one owner, the
 internal role _common: only it declares and specifies them, every role that reads one depends on it.
+Values one role needs from another role's hosts are published (set_fact) by the owner and read from
+hostvars: no role reads another role's defaults or private variables.
 """
 
 import re
@@ -82,6 +84,24 @@ def variables_read(role):
     return names - GROUPS
 
 
+def _tasks(tasks):
+    for task in tasks or []:
+        yield task
+        for section in ("block", "rescue", "always"):
+            yield from _tasks(task.get(section))
+
+
+def published(role):
+    """The facts a role publishes: the keys of its set_fact tasks."""
+    facts = set()
+    for path in (ROOT / "roles" / role / "tasks").glob("*.yml"):
+        for task in _tasks(load(path)):
+            for name in ("ansible.builtin.set_fact", "set_fact"):
+                if isinstance(task.get(name), dict):
+                    facts |= {k for k in task[name] if k != "cacheable"}
+    return facts
+
+
 def test_every_role_has_specs_and_defaults():
     for role in (ROOT / "roles").iterdir():
         assert (role / "meta" / "argument_specs.yml").exists(), role.name
@@ -154,3 +174,13 @@ def test_spec_description_names_the_common_variables_it_reads(role):
     """The role's generated README says which collection-wide variables it reads (documented in _common)."""
     missing = sorted(name for name in variables_read(role) & set(options(COMMON)) if name not in description(role))
     assert not missing, "%s reads these _common variables; name them in its spec description" % missing
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_published_facts_are_documented_and_no_setting(role):
+    facts = published(role)
+    everyone = set().union(*(declared(r) for r in ROLES))
+    assert not sorted(facts & everyone), "a published fact must not shadow a variable users set"
+    assert all(fact.startswith("mlflow_%s_" % role.lstrip("_")) for fact in facts), sorted(facts)
+    missing = sorted(fact for fact in facts if fact not in description(role))
+    assert not missing, "published facts not named in the spec description: %s" % missing
