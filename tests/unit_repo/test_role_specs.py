@@ -184,3 +184,15 @@ def test_published_facts_are_documented_and_no_setting(role):
     assert all(fact.startswith("mlflow_%s_" % role.lstrip("_")) for fact in facts), sorted(facts)
     missing = sorted(fact for fact in facts if fact not in description(role))
     assert not missing, "published facts not named in the spec description: %s" % missing
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_role_reads_another_roles_defaults_or_private_variables(role):
+    """A role reads its own variables, _common's, and what other roles publish, nothing else of theirs."""
+    allowed = declared(role) | set().union(*(published(r) for r in ROLES))
+    if role != COMMON:
+        allowed |= declared(COMMON)
+    own = tuple(prefix % role.lstrip("_") for prefix in ("mlflow_%s_", "_mlflow_%s_", "__mlflow_%s_"))
+    shared = ("_mlflow_common_",) if "mlops.mlflow._common" in dependencies(role) else ()
+    foreign = sorted(name for name in variables_read(role) if not name.startswith(own + shared) and name not in allowed)
+    assert not foreign, "%s reads %s: another role's default or private variable" % (role, foreign)
