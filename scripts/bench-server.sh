@@ -34,7 +34,7 @@ cd "$here"
 c=${BENCH_CONTAINER:-mlflow-local}; port=${MLFLOW_LOCAL_PORT:-8443}
 secs=${BENCH_SECONDS:-15}; mb=${BENCH_MB:-200}; guide_port=5001; guide_unit=mlflow-bench-guide
 guide_venv=${BENCH_GUIDE_VENV:-/opt/mlflow-guide-venv}
-version=$(sed -n 's/^mlflow_version: *"\([^"]*\)".*/\1/p' roles/python_env/defaults/main.yml)
+version=$(sed -n 's/^mlflow_version: *"\([^"]*\)".*/\1/p' roles/_common/defaults/main.yml)
 variants=false; sides=true
 case "${1:-}" in --variants) variants=true ;; --variants-only) variants=true; sides=false ;; esac
 secrets=$here/.cache/local/secrets.yml; cert=$here/.cache/local/localhost.crt

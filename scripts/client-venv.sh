@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Host-side MLflow client (.cache/client-venv): the MLflow pinned in roles/python_env/defaults/main.yml
+# Host-side MLflow client (.cache/client-venv): the MLflow pinned in roles/_common/defaults/main.yml
 # (its dependencies bring pandas and scikit-learn), installed with --no-index from the shared wheelhouse
 # into a venv of the Python that built the wheelhouse (3.11, Debian 12's). Rebuilt only when the pin
 # changes. Prints the venv's python on stdout; used by deploy-local.sh's smoke test and bench-server.sh.
 set -euo pipefail
 # shellcheck source=scripts/env.sh disable=SC1091
 source "$(dirname "$0")/env.sh"
-version=$(sed -n 's/^mlflow_version: *"\([^"]*\)".*/\1/p' "$MLFLOW_REPO/roles/python_env/defaults/main.yml")
-[ -n "$version" ] || { echo "client-venv: no mlflow_version in roles/python_env/defaults/main.yml" >&2; exit 1; }
+version=$(sed -n 's/^mlflow_version: *"\([^"]*\)".*/\1/p' "$MLFLOW_REPO/roles/_common/defaults/main.yml")
+[ -n "$version" ] || { echo "client-venv: no mlflow_version in roles/_common/defaults/main.yml" >&2; exit 1; }
 venv=$MLFLOW_REPO/.cache/client-venv
 if [ ! -f "$venv/.mlflow-$version" ]; then
   "$MLFLOW_REPO/scripts/wheelhouse.sh" >&2

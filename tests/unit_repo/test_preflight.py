@@ -33,8 +33,16 @@ AUTH = {
     "mlflow_auth_secret_key": "0123456789abcdef" * 4,
 }
 
+# AWS S3: no endpoint, no MinIO.
+AWS = {"mlflow_s3_endpoint_url": None, "mlflow_minio_enabled": False}
+
 # Placeholder for a port this test process listens on while the case runs.
 BUSY_PORT = "<a port in use>"
+
+# "group_vars/<group>": variables set on that group only. The inventory then has a second host, in
+# mlflow_artifacts only, so that a group's variables reach only some of the hosts.
+GROUP_VARS = "group_vars/"
+SECOND_HOST = "mlflow-artifacts-2"
 
 # (case id, variables to set (None removes it), the variable the message must name)
 CASES = [
@@ -120,26 +128,51 @@ CASES = [
         "mlflow_presigned_artifact_transfers",
     ),
     ("removed multipart variable set", {"mlflow_server_multipart_upload": True}, "mlflow_presigned_artifact_transfers"),
+    ("s3 secret key minio123", {"mlflow_s3_secret_key": "minio123"}, "mlflow_s3_secret_key"),
+    ("proxy upstream without a port", {"mlflow_proxy_upstreams": ["10.0.0.5"]}, "mlflow_proxy_upstreams"),
+    (
+        "auth enabled only on the servers",
+        {**AUTH, "mlflow_auth_enabled": None, GROUP_VARS + "mlflow_server": {"mlflow_auth_enabled": True}},
+        "mlflow_auth_enabled",
+    ),
+    (
+        "bucket differs between servers and store",
+        {
+            "mlflow_s3_bucket": None,
+            GROUP_VARS + "mlflow_server": {"mlflow_s3_bucket": "mlflow-artifacts"},
+            GROUP_VARS + "mlflow_artifacts": {"mlflow_s3_bucket": "mlflow-store"},
+        },
+        "mlflow_s3_bucket",
+    ),
 ]
 
 
-def run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy")):
-    inventory = {
-        "all": {
-            "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
-            "children": {g: {"hosts": {"localhost": {}}} for g in groups},
-        }
+def run_preflight(
+    variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy"), hosts=None, limit=None
+):
+    """variables go to -e, except GROUP_VARS keys; hosts: more hosts, {name: [groups]}, all local."""
+    group_vars = {k[len(GROUP_VARS) :]: v for k, v in variables.items() if k.startswith(GROUP_VARS)}
+    hosts = {"localhost": groups, **(hosts or {}), **({SECOND_HOST: ["mlflow_artifacts"]} if group_vars else {})}
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    children = {
+        g: {"hosts": {h: {} for h, in_groups in hosts.items() if g in in_groups}} for g in set().union(*hosts.values())
     }
+    for group, group_variables in group_vars.items():
+        children[group]["vars"] = group_variables
+    inventory = {"all": {"hosts": dict.fromkeys(hosts, local), "children": children}}
     return run_playbook(
         ROOT / "playbooks" / "preflight.yml",
         inventory,
-        extra_vars={k: v for k, v in variables.items() if v is not None},
+        extra_vars={k: v for k, v in variables.items() if v is not None and not k.startswith(GROUP_VARS)},
         env={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_GATHER_SUBSET": "!all,!min,distribution"},
+        limit=limit,
         timeout=300,
     )
 
 
-@pytest.mark.parametrize("extra", [{}, AUTH], ids=["baseline", "baseline with authentication"])
+@pytest.mark.parametrize(
+    "extra", [{}, AUTH, AWS], ids=["baseline", "baseline with authentication", "baseline with AWS S3"]
+)
 def test_valid_baseline_passes_and_changes_nothing(extra):
     result = run_preflight({**BASELINE, **extra})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
@@ -171,3 +204,29 @@ def test_without_a_proxy_preflight_says_what_clients_need():
     # with the proxy in front (the baseline) nothing is said
     with_proxy = run_preflight(BASELINE)
     assert with_proxy.returncode == 0 and "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD" not in with_proxy.stdout
+
+
+def test_a_collection_wide_variable_set_on_some_hosts_names_them_and_group_vars_all():
+    """mlflow_auth_enabled only in group_vars/mlflow_server: the postgresql role on the other hosts would not agree."""
+    result = run_preflight({**BASELINE, **AUTH, "mlflow_auth_enabled": None, GROUP_VARS + "mlflow_server": AUTH})
+    output = " ".join(result.stdout.split())
+    assert result.returncode != 0, output[-3000:]
+    expected = "mlflow_auth_enabled differs between hosts: true on localhost; not set on %s." % SECOND_HOST
+    assert expected in output and "set it in group_vars/all" in output, output[-3000:]
+    assert "PLAY RECAP" in output and "changed=0" in output
+
+
+@pytest.mark.parametrize("endpoint", [None, "http://store-1.example.test:9000"], ids=["derived", "explicit"])
+def test_a_consumer_without_its_owner_in_the_run_needs_the_explicit_variable(endpoint):
+    """The server reads the endpoint the MinIO host publishes in preflight; --limit leaves that host out."""
+    variables = {**BASELINE, "mlflow_s3_endpoint_url": endpoint, "mlflow_minio_enabled": True}
+    variables.update(mlflow_minio_root_user="unit-minio-root", mlflow_minio_root_password="unit-minio-pw-Xk39vQ2m")
+    groups = ("mlflow_db", "mlflow_server", "mlflow_proxy")
+    result = run_preflight(variables, groups=groups, hosts={"store-1": ["mlflow_artifacts"]}, limit="localhost")
+    output = " ".join(result.stdout.split())
+    if endpoint:
+        assert result.returncode == 0, output[-3000:]
+    else:
+        assert result.returncode != 0, output[-3000:]
+        assert "has not published its endpoint (mlflow_minio_endpoint_url)" in output, output[-3000:]
+        assert "set mlflow_s3_endpoint_url" in output, output[-3000:]

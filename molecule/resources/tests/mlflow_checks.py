@@ -97,10 +97,10 @@ def env_python(host, code, *args, with_env_file=False, python=ENV_PYTHON, env=No
 
 
 def pinned_mlflow_version():
-    """mlflow_version as the python_env role pins it by default."""
+    """mlflow_version as the collection pins it by default (roles/_common, read by python_env and server)."""
     import yaml
 
-    with open(os.path.join(RESOURCES, "..", "..", "roles", "python_env", "defaults", "main.yml")) as handle:
+    with open(os.path.join(RESOURCES, "..", "..", "roles", "_common", "defaults", "main.yml")) as handle:
         return yaml.safe_load(handle)["mlflow_version"]
 
 
@@ -282,10 +282,11 @@ def assert_sandboxed_process(host, unit):
     assert status["Seccomp"].strip() == "2", status  # filter mode
 
 
-def run_playbook(playbook, inventory, extra_vars=None, check=False, env=None, cwd=None, timeout=900):
+def run_playbook(playbook, inventory, extra_vars=None, check=False, env=None, cwd=None, timeout=900, limit=None):
     """ansible-playbook as every test runs it: colours off, output captured; returns the CompletedProcess.
     playbook: a path, or a list of plays; inventory: a path, or a dict; extra_vars: a dict (-e @file);
-    env: on top of this process's environment. Plays, inventory and variables go to temporary files."""
+    env: on top of this process's environment; limit: ansible-playbook --limit.
+    Plays, inventory and variables go to temporary files."""
     with tempfile.TemporaryDirectory() as tmp:
 
         def written(name, content):
@@ -298,6 +299,7 @@ def run_playbook(playbook, inventory, extra_vars=None, check=False, env=None, cw
 
         args = ["ansible-playbook", "-i", written("inventory.json", inventory)]
         args += ["--check"] if check else []
+        args += ["--limit", limit] if limit else []
         args += ["-e", "@" + written("vars.json", extra_vars)] if extra_vars is not None else []
         args.append(written("playbook.yml", playbook))
         return subprocess.run(
