@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bad-inputs.md"
-sys.path.insert(0, str(ROOT / "tests" / "unit_repo"))
+sys.path[:0] = [str(ROOT / "tests" / "unit_repo"), str(ROOT / "molecule" / "resources" / "tests")]
 
 from test_preflight import CASES  # noqa: E402
 
