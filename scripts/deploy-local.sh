@@ -23,25 +23,7 @@ scripts/wheelhouse.sh
 mkdir -p .cache/apt-archives/partial .cache/local
 secrets=.cache/local/secrets.yml
 # Generated once (0600); a secret missing from an older file is added, existing ones are kept.
-(umask 077; touch "$secrets"; python3 - "$secrets" <<'PY'
-import secrets, sys
-path = sys.argv[1]
-have = open(path).read()
-new = {
-    "mlflow_db_password": secrets.token_urlsafe(24),
-    "mlflow_s3_access_key": secrets.token_hex(10),
-    "mlflow_s3_secret_key": secrets.token_urlsafe(30),
-    "mlflow_auth_admin_password": secrets.token_urlsafe(18),
-    "mlflow_auth_secret_key": secrets.token_hex(32),
-}
-with open(path, "a") as handle:
-    if not have.startswith("---"):
-        handle.write("---\n")
-    for key, value in new.items():
-        if "\n%s:" % key not in "\n" + have:
-            handle.write('%s: "%s"\n' % (key, value))
-PY
-)
+(umask 077; touch "$secrets"; python3 scripts/local/lab.py secrets "$secrets")
 if ! docker container inspect "$name" >/dev/null 2>&1; then
   docker network inspect "$name-net" >/dev/null 2>&1 || docker network create "$name-net" >/dev/null
   docker run -d --name "$name" --hostname "$name" --network "$name-net" \
@@ -61,33 +43,7 @@ echo "converge: $((SECONDS - t0)) s"
 # secrets file, not passed on a command line).
 cert=.cache/local/localhost.crt
 docker cp "$name:/etc/nginx/mlflow-tls/localhost.crt" "$cert" >/dev/null
-python3 - "https://localhost:$port" "$secrets" "$cert" <<'PY'
-import base64, json, ssl, sys, time, urllib.error, urllib.request
-base = sys.argv[1]
-urllib.request.install_opener(urllib.request.build_opener(
-    urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=sys.argv[3]))))
-values = dict(line.replace("\"", "").split(": ", 1) for line in open(sys.argv[2]).read().splitlines() if ": " in line)
-login = "Basic " + base64.b64encode(("admin:" + values["mlflow_auth_admin_password"]).encode()).decode()
-try:
-    urllib.request.urlopen(base + "/api/2.0/mlflow/experiments/search?max_results=1", timeout=30)
-    raise SystemExit("the API answered without a login")
-except urllib.error.HTTPError as exc:
-    assert exc.code == 401, exc.code
-def call(path, body=None):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json", "Authorization": login},
-                                 method="POST" if body is not None else "GET")
-    with urllib.request.urlopen(req, timeout=30) as r:
-        raw = r.read()
-        return json.loads(raw) if raw.strip().startswith(b"{") else raw.decode()
-assert call("/health").strip() == "OK"
-exp = call("/api/2.0/mlflow/experiments/create", {"name": "smoke-%d" % time.time()})["experiment_id"]
-run = call("/api/2.0/mlflow/runs/create", {"experiment_id": exp, "start_time": int(time.time() * 1000)})["run"]["info"]["run_id"]
-call("/api/2.0/mlflow/runs/log-metric", {"run_id": run, "key": "smoke", "value": 1.0, "timestamp": int(time.time() * 1000), "step": 0})
-got = call("/api/2.0/mlflow/runs/get?run_id=" + run)["run"]["data"]["metrics"]
-assert got[0]["key"] == "smoke" and got[0]["value"] == 1.0, got
-print("smoke: OK (401 without a login; as admin: experiment %s, run %s, metric read back)" % (exp, run))
-PY
+python3 scripts/local/lab.py smoke "https://localhost:$port" "$secrets" "$cert"
 # The real MLflow client on this machine (.cache/client-venv, the pinned version), through the same HTTPS
 # port, with tests/clients/mlflow_roundtrip.py (the molecule scenarios' client too): a run with params and
 # metrics, an 8 MB artifact up and back down (sha256 compared), a pyfunc model logged, registered and loaded
@@ -99,14 +55,7 @@ client_python=$(scripts/client-venv.sh)
 client_home=$(mktemp -d "$here/.cache/local/client-home.XXXXXX")
 trap 'rm -rf "$client_home"' EXIT
 (umask 077; mkdir -p "$client_home/.mlflow"
- python3 - "$secrets" "$client_home/.mlflow/credentials" <<'PY'
-import sys
-values = dict(line.replace("\"", "").split(": ", 1) for line in open(sys.argv[1]).read().splitlines() if ": " in line)
-with open(sys.argv[2], "w") as handle:
-    handle.write("[mlflow]\nmlflow_tracking_username = admin\nmlflow_tracking_password = %s\n"
-                 % values["mlflow_auth_admin_password"])
-PY
-)
+ python3 scripts/local/lab.py credentials "$secrets" "$client_home/.mlflow/credentials")
 # MLflow's warnings and progress lines go to a file, shown only when the round trip fails.
 if ! roundtrip=$(cd "$client_home" && env -i PATH=/usr/bin:/bin HOME="$client_home" LANG=C.UTF-8 \
     MLFLOW_TRACKING_SERVER_CERT_PATH="$here/$cert" \
@@ -114,11 +63,5 @@ if ! roundtrip=$(cd "$client_home" && env -i PATH=/usr/bin:/bin HOME="$client_ho
     "deploy-local-$(date +%s)" 8 2>"$client_home/client.log"); then
   cat "$client_home/client.log" >&2; echo "smoke: the MLflow client's round trip failed" >&2; exit 1
 fi
-python3 - "$roundtrip" "$("$client_python" -c 'import mlflow; print(mlflow.__version__)')" <<'PY'
-import json, sys
-r = json.loads(sys.argv[1].strip().splitlines()[-1])
-print("smoke: OK with the MLflow %s client (run %s; %d MB artifact up in %.2f s and back, sha256 %s...; model %s v%s "
-      "registered and loaded)" % (sys.argv[2], r["run_id"], r["size_bytes"] >> 20, r["upload_seconds"], r["sha256"][:12],
-                                  r["registered_model"], r["model_version"]))
-PY
+python3 scripts/local/lab.py report "$roundtrip" "$("$client_python" -c 'import mlflow; print(mlflow.__version__)')"
 echo "MLflow UI: https://localhost:$port  (self-signed: $cert; user admin, password and other secrets in $secrets; remove with: scripts/deploy-local.sh --destroy)"
