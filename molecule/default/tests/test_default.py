@@ -1,6 +1,6 @@
 """All-in-one host: service, hardening, secrets, PostgreSQL, and a real MLflow client round trip.
 
-The object store here is an S3 stand-in (moto server, see resources/playbooks/s3_standin.yml): the
+The object store here is an S3 stand-in (moto server, see tests/playbooks/s3_standin.yml): the
 MinIO binary cannot be downloaded on the test machines. All S3 traffic checked below is real.
 """
 
