@@ -81,26 +81,33 @@ build() {  # the tarball installs and its modules document themselves
   rm -rf "$tmp"
 }
 
-molecule_test() {
-  molecule test -s "$1" 2>&1 | python3 scripts/phase-times.py
-  return "${PIPESTATUS[0]}"
+molecule_test() {  # molecule_test SCENARIO PLATFORM
+  ( mlflow_platform "$2"; molecule test -s "$1" 2>&1 | python3 scripts/phase-times.py; exit "${PIPESTATUS[0]}" )
 }
 
+# A scenario runs on Debian 12 unless named SCENARIO@PLATFORM (tests/images/platforms.sh). The default scenario,
+# the full check of one all-in-one host with its proxy and an outside client, runs on every tested platform; the
+# others test what does not depend on the distribution (several hosts, failures, conda) on Debian 12.
 molecule_scenarios() {
   need_debs rsync:rsync debootstrap:debootstrap
   scripts/docker-engine.sh
   scripts/wheelhouse.sh
-  scripts/build-image.sh --ready
-  export MLFLOW_APT_CACHE="$here/.cache/apt-archives"
-  mkdir -p "$MLFLOW_APT_CACHE/partial"
   local scenarios=("$@")
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default sftp multi-host scale-out minio-distributed conda resilience)
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default default@debian13 default@ubuntu2404 sftp multi-host scale-out
+    minio-distributed conda resilience)
   # conda-real needs the real Miniforge installer and conda-forge: opt-in, on online machines.
   [ "${MLFLOW_TEST_REAL_CONDA:-0}" != 1 ] || [ $# -gt 0 ] || scenarios+=(conda-real)
+  local platforms=() s
+  for s in "${scenarios[@]}"; do
+    if [[ $s == *@* ]]; then platforms+=("${s#*@}"); else platforms+=(debian12); fi
+  done
+  mapfile -t platforms < <(printf '%s\n' "${platforms[@]}" | sort -u)
+  run "test images" scripts/build-image.sh --ready "${platforms[@]}"
   for s in "${scenarios[@]}"; do
     # conda: the STAND-IN installer and channel (tests/standins/conda), rebuilt when its sources change
     [ "$s" != conda ] || run "conda stand-in build" tests/standins/conda/build.sh
-    run "molecule $s" molecule_test "$s"
+    if [[ $s == *@* ]]; then run "molecule $s" molecule_test "${s%@*}" "${s#*@}"
+    else run "molecule $s" molecule_test "$s" debian12; fi
   done
 }
 

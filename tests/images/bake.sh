@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 # Runs inside a container of the bare test image (scripts/build-image.sh commits the result as the "ready"
 # image): what every test host would otherwise install per container, once.
-#   - the Debian packages the roles and the test harness install (PostgreSQL, nginx, OpenSSH, venv, boto3, ...)
+#   - the distribution packages the roles and the test harness install: the platform's own list, read from the
+#     roles' vars files by tests/images/packages.py (PostgreSQL N, nginx, python3.N-venv), and the ones every
+#     platform names alike (OpenSSH, curl, boto3, ...)
 #   - the Python environments, from the mounted wheelhouse: MLflow with the default package set at the
 #     python_env role's venv path, the S3 stand-in (moto) and the test laptop's MLflow client.
 # The roles still run in full on these hosts: they find the packages present (as on a host prepared by an
 # image pipeline) and must change nothing there. The bare image keeps testing installation from nothing.
-# Arguments: the MLflow requirement (mlflow==X.Y.Z).
+# Arguments: the MLflow requirement (mlflow==X.Y.Z), then the platform's packages.
 set -euo pipefail
 mlflow_req=$1
+platform_packages=("${@:2}")
 # Services must not start during the build (no systemd is running): Debian's policy-rc.d convention.
 printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 chmod 0755 /usr/sbin/policy-rc.d
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
-  postgresql postgresql-client python3-psycopg2 acl \
-  nginx-light curl python3-cryptography \
-  openssh-server openssh-client \
-  python3-venv python3-packaging python3-boto3 bzip2 >/dev/null
+apt-get install -y -qq --no-install-recommends "${platform_packages[@]}" \
+  curl python3-cryptography openssh-server openssh-client python3-venv python3-boto3 >/dev/null
 rm -f /usr/sbin/policy-rc.d
 # Every container of this image would share these host keys: remove them; each container makes its own at
 # boot, before anything (sshd, or the sftp role's `sshd -t`) needs them.
@@ -35,7 +35,10 @@ UNIT
 systemctl enable ssh-host-keys.service >/dev/null 2>&1
 # Installed, not running: a host that has the packages but none of the roles' services (no stray PostgreSQL,
 # nginx or sshd on hosts whose roles do not ask for them). The roles start and enable what they own.
-systemctl disable postgresql.service nginx.service ssh.service >/dev/null 2>&1
+# (Ubuntu starts sshd from ssh.socket.)
+for unit in postgresql.service nginx.service ssh.service ssh.socket; do
+  if [ -e "/lib/systemd/system/$unit" ]; then systemctl disable "$unit" >/dev/null 2>&1; fi
+done
 pip_install() {  # pip_install VENV REQUIREMENT...
   python3 -m venv "$1"
   PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheelhouse PIP_DISABLE_PIP_VERSION_CHECK=1 "$1/bin/pip" install -q "${@:2}"

@@ -148,12 +148,27 @@ CASES = [
 
 
 def run_preflight(
-    variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy"), hosts=None, limit=None
+    variables,
+    groups=("mlflow_db", "mlflow_server", "mlflow_artifacts", "mlflow_proxy"),
+    hosts=None,
+    limit=None,
+    os_facts=None,
 ):
-    """variables go to -e, except GROUP_VARS keys; hosts: more hosts, {name: [groups]}, all local."""
+    """variables go to -e, except GROUP_VARS keys; hosts: more hosts, {name: [groups]}, all local.
+    os_facts: "<distribution>|<version>|<release>|<os family>" the hosts report instead of the controller's own
+    (tests/unit_repo/library/mlflow_test_os_facts.py runs after setup and overrides its distribution facts)."""
     group_vars = {k[len(GROUP_VARS) :]: v for k, v in variables.items() if k.startswith(GROUP_VARS)}
     hosts = {"localhost": groups, **(hosts or {}), **({SECOND_HOST: ["mlflow_artifacts"]} if group_vars else {})}
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    env = {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_GATHER_SUBSET": "!all,!min,distribution"}
+    if os_facts:
+        local["ansible_facts_parallel"] = False  # the facts modules in order: the stand-in's facts win
+        env.update(
+            MLFLOW_TEST_OS_FACTS=os_facts,
+            ANSIBLE_LIBRARY=str(Path(__file__).parent / "library"),
+            ANSIBLE_FACTS_MODULES="ansible.builtin.setup,mlflow_test_os_facts",
+            ANSIBLE_VERBOSITY="1",  # include_vars then names the vars files it loaded
+        )
     children = {
         g: {"hosts": {h: {} for h, in_groups in hosts.items() if g in in_groups}} for g in set().union(*hosts.values())
     }
@@ -164,7 +179,7 @@ def run_preflight(
         ROOT / "playbooks" / "preflight.yml",
         inventory,
         extra_vars={k: v for k, v in variables.items() if v is not None and not k.startswith(GROUP_VARS)},
-        env={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_GATHER_SUBSET": "!all,!min,distribution"},
+        env=env,
         limit=limit,
         timeout=300,
     )
@@ -230,3 +245,41 @@ def test_a_consumer_without_its_owner_in_the_run_needs_the_explicit_variable(end
         assert result.returncode != 0, output[-3000:]
         assert "has not published its endpoint (mlflow_minio_endpoint_url)" in output, output[-3000:]
         assert "set mlflow_s3_endpoint_url" in output, output[-3000:]
+
+
+TESTED = ["Debian|12.12|bookworm|Debian", "Debian|13.2|trixie|Debian", "Ubuntu|24.04|noble|Debian"]
+
+
+@pytest.mark.parametrize("os_facts", TESTED, ids=["Debian 12", "Debian 13", "Ubuntu 24.04"])
+def test_each_tested_platform_passes_with_its_own_variables(os_facts):
+    """Every role's vars file for the platform loads (postgresql, python_env, proxy) and nothing is refused."""
+    result = run_preflight({**BASELINE, **AUTH}, os_facts=os_facts)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "changed=0" in result.stdout and "failed=0" in result.stdout
+    distribution, version = os_facts.split("|")[:2]
+    for role in ("postgresql", "python_env", "proxy"):
+        assert "roles/%s/vars/%s-%s.yml" % (role, distribution, version.split(".")[0]) in result.stdout, role
+
+
+@pytest.mark.parametrize(
+    "os_facts", ["Debian|14|forky|Debian", "Ubuntu|22.04|jammy|Debian"], ids=["Debian 14", "Ubuntu 22.04"]
+)
+def test_an_untested_release_is_refused_unless_the_operator_opts_in(os_facts):
+    refused = run_preflight(BASELINE, os_facts=os_facts)
+    output = " ".join(refused.stdout.split())
+    assert refused.returncode != 0, output[-3000:]
+    distribution, version, release = os_facts.split("|")[:3]
+    assert "This host runs %s %s (%s)" % (distribution, version, release) in output, output[-3000:]
+    assert "mlflow_allow_untested_platform" in output and "changed=0" in output, output[-3000:]
+    # opted in: the family's generic variables (vars/Debian.yml) apply
+    accepted = run_preflight({**BASELINE, "mlflow_allow_untested_platform": True}, os_facts=os_facts)
+    assert accepted.returncode == 0, accepted.stdout[-3000:] + accepted.stderr[-2000:]
+    assert "roles/postgresql/vars/Debian.yml" in accepted.stdout
+
+
+def test_another_family_stops_even_when_opted_in_naming_the_missing_vars_file():
+    result = run_preflight({**BASELINE, "mlflow_allow_untested_platform": True}, os_facts="Rocky|9.4|Blue Onyx|RedHat")
+    output = " ".join(result.stdout.split())
+    assert result.returncode != 0, output[-3000:]
+    assert "has no variables for Rocky 9 (os family RedHat)" in output, output[-3000:]
+    assert "vars/RedHat.yml" in output and "changed=0" in output, output[-3000:]

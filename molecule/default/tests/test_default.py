@@ -19,6 +19,7 @@ from mlflow_checks import (
     http_status,
     mlflow_api,
     pinned_mlflow_version,
+    platform_expectations,
     run_roundtrip,
     sql,
     unit_exposure,
@@ -30,6 +31,20 @@ BASE = "http://127.0.0.1:5000"
 API_SEARCH = BASE + "/api/2.0/mlflow/experiments/search?max_results=1"
 
 testinfra_hosts = group_names("mlflow_server")
+
+
+def test_the_platform_under_test_with_its_own_postgresql(host):
+    """The host runs the platform this run is for (MLFLOW_TEST_PLATFORM), and the postgresql role installed that
+    platform's PostgreSQL (roles/postgresql/vars/<distribution>-<major>.yml), running as the cluster's own unit."""
+    expected = platform_expectations()
+    assert host.system_info.codename == expected["suite"], (host.system_info.codename, expected)
+    version = expected["postgresql_version"]
+    assert sql(host, "SHOW server_version_num", db="postgres")[:-4] == version
+    assert host.service("postgresql@%s-main" % version).is_running
+    assert host.package("postgresql-%s" % version).is_installed
+    venv_python = host.check_output("readlink -f %s", ENV_PYTHON)
+    assert venv_python == "/usr/bin/python%s" % expected["python"], venv_python
+    print("\n%s: PostgreSQL %s, Python %s" % (expected["platform"], version, expected["python"]))
 
 
 def test_service_active_and_enabled(host):
@@ -135,8 +150,13 @@ def test_pg_hba_has_no_trust_and_admits_only_loopback_for_mlflow(host):
     )
 
 
-def test_health_answers_by_host_name(host, hostvars):
-    assert http_status(host, "http://%s:5000/health" % hostvars["inventory_hostname"]) == 200
+def test_behind_its_own_proxy_mlflow_and_the_store_listen_on_loopback_only(host):
+    """The only proxy is this host: MLflow listens on 127.0.0.1 (the laptop's test shows what that means from
+    outside); PostgreSQL and the S3 stand-in do too."""
+    for port in (5000, 5432, 9000):
+        listening = host.check_output("ss -Hltn 'sport = :%d' | awk '{print $4}' | sort -u", port).split()
+        assert listening and set(listening) <= {"127.0.0.1:%d" % port, "[::1]:%d" % port}, (port, listening)
+    assert http_status(host, "http://127.0.0.1:5000/health") == 200
 
 
 def test_unknown_host_header_is_refused(host):
@@ -195,8 +215,8 @@ def test_auth_database_is_separate_and_at_head(host, hostvars):
 
 
 @pytest.fixture(scope="module")
-def roundtrip(host, hostvars):
-    return run_roundtrip(host, "http://%s:5000" % hostvars["inventory_hostname"])
+def roundtrip(host):
+    return run_roundtrip(host, BASE)
 
 
 def test_client_round_trip_goes_through_the_proxy(roundtrip):

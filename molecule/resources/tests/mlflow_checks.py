@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -12,7 +13,6 @@ import uuid
 import pytest
 
 RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The programs the tests run on the hosts (copy_script puts them in SCRIPTS_DIR)
 # The programs the tests run on the hosts (shared with scripts/deploy-local.sh's smoke test)
 FILES = os.path.normpath(os.path.join(RESOURCES, "..", "..", "tests", "clients"))
 ENV_PYTHON = "/opt/mlflow/venv/bin/python"
@@ -169,6 +169,71 @@ def http_status(host, url, host_header=None, authenticated=False, python=ENV_PYT
 def server_info(host, base_url, cafile=None, python=SYSTEM_PYTHON):
     """The server's /api/3.0/mlflow/server-info answer, as a client on the host gets it."""
     return mlflow_api(host, "server-info", base_url, *(["--cafile", cafile] if cafile else []), python=python)
+
+
+# --- The platform under test -------------------------------------------------------------------------------------
+
+REPO = os.path.normpath(os.path.join(RESOURCES, "..", ".."))
+
+
+def platform_expectations(platform=None):
+    """What a host of the platform under test (MLFLOW_TEST_PLATFORM, default debian12) must have: its release's
+    codename and Python (tests/images/platforms.sh) and the PostgreSQL major version the postgresql role's vars
+    file for it names (roles/postgresql/vars/<distribution>-<major>.yml)."""
+    import yaml  # noqa: PLC0415 (Ansible's dependency; only these tests need it)
+
+    platform = platform or os.environ.get("MLFLOW_TEST_PLATFORM") or "debian12"
+    with open(os.path.join(REPO, "tests", "images", "platforms.sh")) as handle:
+        match = re.search(r"^\s*%s\)\s+(.*?);;" % re.escape(platform), handle.read(), re.M)
+    assert match, "platform %s is not in tests/images/platforms.sh" % platform
+    fields = dict(field.split("=", 1) for field in match.group(1).split())
+    with open(os.path.join(REPO, "roles", "postgresql", "vars", fields["vars"] + ".yml")) as handle:
+        postgresql = yaml.safe_load(handle)
+    return {
+        "platform": platform,
+        "suite": fields["suite"],
+        "python": fields["python"],
+        "postgresql_version": postgresql["_mlflow_postgresql_version"],
+    }
+
+
+# --- The proxy's access log ---------------------------------------------------------------------------------------
+
+ACCESS_LOG = "/var/log/nginx/access.log"
+
+
+def access_log_length(proxy):
+    return len(proxy.file(ACCESS_LOG).content_string.splitlines())
+
+
+def is_presigned_request(path):
+    """A request for MLflow's presigned-download or multipart-upload endpoints (straight-to-store transfers)."""
+    return "/presigned/" in path or "/mpu/" in path
+
+
+def artifact_requests(proxy, since_line, run_id):
+    """(method, path, status, bytes sent) of the proxy's artifact-API requests for one run, from since_line on."""
+    found = []
+    for line in proxy.file(ACCESS_LOG).content_string.splitlines()[since_line:]:
+        match = re.search(r'"(\S+) (\S+) HTTP/[^"]*" (\d+) (\d+)', line)
+        if (
+            match
+            and "mlflow-artifacts" in match.group(2)
+            and (run_id in match.group(2) or is_presigned_request(match.group(2)))
+        ):
+            found.append((match.group(1), match.group(2), int(match.group(3)), int(match.group(4))))
+    return found
+
+
+def assert_every_artifact_byte_through_the_proxy(proxy, since_line, roundtrip):
+    """The round trip's blob went up (PUT 200) and fully down (GET 200) through MLflow's artifact API on the
+    proxy, from access-log line since_line on, and no presigned (straight-to-store) transfer was asked for."""
+    requests = artifact_requests(proxy, since_line, roundtrip["run_id"])
+    blob = [r for r in requests if r[1].endswith("/artifacts/data/blob.bin")]
+    assert ("PUT", 200) in [(r[0], r[2]) for r in blob], requests
+    downloads = [r for r in blob if r[0] == "GET" and r[2] == 200]
+    assert downloads and downloads[-1][3] >= roundtrip["size_bytes"], requests
+    assert not [r for r in requests if is_presigned_request(r[1])], requests
 
 
 # --- Other programs on the hosts ---------------------------------------------------------------------------------

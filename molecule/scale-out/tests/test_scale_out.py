@@ -13,8 +13,12 @@ import time
 
 import pytest
 from mlflow_checks import (
+    ACCESS_LOG,
     SYSTEM_PYTHON,
+    access_log_length,
     ansible_log,
+    artifact_requests,
+    assert_every_artifact_byte_through_the_proxy,
     assert_no_secret_anywhere,
     assert_run_artifact_in_bucket,
     assert_run_rows_in_postgresql,
@@ -23,6 +27,7 @@ from mlflow_checks import (
     group_names,
     http_response,
     http_status,
+    is_presigned_request,
     roundtrip_command,
     run_roundtrip,
     script_report,
@@ -35,7 +40,6 @@ from mlflow_checks import (
 testinfra_hosts = group_names("outside_clients")
 
 CLIENT_PYTHON = "/opt/mlflow-client/bin/python"
-ACCESS_LOG = "/var/log/nginx/access.log"
 API = "/api/2.0/mlflow/experiments/search?max_results=1"
 
 
@@ -102,10 +106,6 @@ def upstreams_of_client_requests(proxy, since_line=0):
             # "a:5000, b:5000" when nginx went on to the next server: the last one answered
             served.append(match.group(1).split(", ")[-1])
     return served
-
-
-def access_log_length(proxy):
-    return len(proxy.file(ACCESS_LOG).content_string.splitlines())
 
 
 def test_http_answers_301_to_https(host, name, url):
@@ -294,33 +294,9 @@ def test_presigned_transfers_are_advertised_off_through_the_proxy(host, apps, ap
     assert info["store_type"] == "SqlStore", info  # the rest of the answer is MLflow's own
 
 
-def is_presigned_request(path):
-    """A request for MLflow's presigned-download or multipart-upload endpoints (straight-to-store transfers)."""
-    return "/presigned/" in path or "/mpu/" in path
-
-
-def artifact_requests(proxy, since_line, run_id):
-    """(method, path, status, bytes sent) of the proxy's artifact-API requests for one run, from since_line on."""
-    found = []
-    for line in proxy.file(ACCESS_LOG).content_string.splitlines()[since_line:]:
-        match = re.search(r'"(\S+) (\S+) HTTP/[^"]*" (\d+) (\d+)', line)
-        if (
-            match
-            and "mlflow-artifacts" in match.group(2)
-            and (run_id in match.group(2) or is_presigned_request(match.group(2)))
-        ):
-            found.append((match.group(1), match.group(2), int(match.group(3)), int(match.group(4))))
-    return found
-
-
 def test_every_artifact_byte_went_through_the_proxy(proxy, roundtrip):
     """Upload and download of the multipart-sized artifact: MLflow's artifact API through nginx, no presigned URL."""
-    requests = artifact_requests(proxy, roundtrip["log_since"], roundtrip["run_id"])
-    blob = [r for r in requests if r[1].endswith("/artifacts/data/blob.bin")]
-    assert ("PUT", 200) in [(r[0], r[2]) for r in blob], requests
-    downloads = [r for r in blob if r[0] == "GET" and r[2] == 200]
-    assert downloads and downloads[-1][3] >= roundtrip["size_bytes"], requests
-    assert not [r for r in requests if is_presigned_request(r[1])], requests
+    assert_every_artifact_byte_through_the_proxy(proxy, roundtrip["log_since"], roundtrip)
 
 
 def test_a_client_forcing_presigned_transfers_falls_back_through_the_proxy(host, proxy, url, client_env):
