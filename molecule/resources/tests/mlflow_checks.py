@@ -331,7 +331,8 @@ def unit_exposure(host, unit, offline=False):
     out = host.check_output("systemd-analyze security --no-pager %s %s", "--offline=%s" % str(offline).lower(), unit)
     last = [line for line in out.splitlines() if "Overall exposure level" in line][-1]
     score = float(last.split(":", 1)[1].split()[0])
-    print("EXPOSURE %s on %s: %.1f" % (unit, host.backend.get_hostname(), score))
+    platform = os.environ.get("MLFLOW_TEST_PLATFORM") or "debian12"
+    print("EXPOSURE %s on %s (%s): %.1f" % (unit, host.backend.get_hostname(), platform, score))
     return score
 
 
