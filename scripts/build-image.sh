@@ -67,7 +67,7 @@ build_bare() {  # build_bare PLATFORM
   # Certificates the host trusts beyond the distribution's bundle go into the image.
   rm -rf "$ctx/ca" && mkdir -p "$ctx/ca"
   cp /usr/local/share/ca-certificates/*.crt "$ctx/ca/" 2>/dev/null || true
-  docker build -q --build-arg BASE="$base" --label "mlops.inputs=$hash" -t "$image" "$ctx" >/dev/null
+  docker build -q --build-arg BASE="$base" --build-arg SOURCES="$sources" --label "mlops.inputs=$hash" -t "$image" "$ctx" >/dev/null
   echo "image $image built from $base"
 }
 

@@ -12,6 +12,8 @@
 #   python     the platform's Python (the wheelhouse holds wheels for each)
 #   vars       the roles' vars file stem for it (roles/*/vars/<vars>.yml: ansible_facts distribution-major)
 #   include    the archive's keyring package, installed into the image so that its apt verifies too
+#   sources    the image's apt sources: the release with its updates and security pockets, as on an
+#              installed host (debootstrap alone sets up the release pocket only)
 # Adding a platform: a case here, a vars file per role for its ansible_facts (distribution-major version),
 # then scripts/test.sh molecule default@NAME (docs/platforms.md).
 PLATFORMS=(debian12 debian13 ubuntu2404)
@@ -26,9 +28,15 @@ platform_vars() {
   case $1 in
     debian*)
       mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian} components=main
-      keyring=/usr/share/keyrings/debian-archive-keyring.gpg include=debian-archive-keyring ;;
+      keyring=/usr/share/keyrings/debian-archive-keyring.gpg include=debian-archive-keyring
+      sources="deb $mirror $suite main
+deb $mirror $suite-updates main
+deb ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $suite-security main" ;;
     ubuntu*)
       mirror=${UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu} components=main,universe
-      keyring=$MLFLOW_REPO/.cache/keyrings/ubuntu-archive-keyring.gpg include=ubuntu-keyring ;;
+      keyring=$MLFLOW_REPO/.cache/keyrings/ubuntu-archive-keyring.gpg include=ubuntu-keyring
+      sources="deb $mirror $suite main universe
+deb $mirror $suite-updates main universe
+deb $mirror $suite-security main universe" ;;
   esac
 }

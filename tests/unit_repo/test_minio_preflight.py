@@ -62,7 +62,9 @@ def test_distributed_with_fewer_than_four_hosts_fails_naming_the_variable(tmp_pa
 RENDER = """
 - name: Render the MinIO volume list
   hosts: mlflow_artifacts
-  gather_facts: false
+  # the distribution facts: every role's preflight checks the platform first
+  gather_facts: true
+  gather_subset: ["!all", "!min", "distribution"]
   tasks:
     - name: Preflight, exposing the role's vars
       ansible.builtin.include_role:
