@@ -45,7 +45,7 @@ base_image() {  # base_image PLATFORM: print the image to build on (registry, el
     local base="mlops-mlflow-test/debootstrap:$1"
     if ! docker image inspect "$base" >/dev/null 2>&1; then
       command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
-      [ "$1" != ubuntu2404 ] || ubuntu_keyring >&2
+      [[ $1 != ubuntu* ]] || ubuntu_keyring >&2
       local rootfs="$work/rootfs-$1"
       echo "debootstrap $suite from $mirror, verified with $keyring" >&2
       debootstrap --variant=minbase --keyring="$keyring" --components="$components" \

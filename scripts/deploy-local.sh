@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
       echo "removed $name"; exit 0 ;;
     --platform) platform=${2:-}; shift 2 || { echo "--platform needs a name: ${PLATFORMS[*]}" >&2; exit 2; } ;;
     --platform=*) platform=${1#*=}; shift ;;
-    *) echo "usage: $0 [--platform ${PLATFORMS[*]// /|}] | --destroy" >&2; exit 2 ;;
+    *) echo "usage: $0 [--platform $(IFS='|'; echo "${PLATFORMS[*]}")] | --destroy" >&2; exit 2 ;;
   esac
 done
 platform_vars "$platform" >/dev/null || exit 2

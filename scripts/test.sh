@@ -81,8 +81,13 @@ build() {  # the tarball installs and its modules document themselves
   rm -rf "$tmp"
 }
 
-molecule_test() {  # molecule_test SCENARIO PLATFORM
-  ( mlflow_platform "$2"; molecule test -s "$1" 2>&1 | python3 scripts/phase-times.py; exit "${PIPESTATUS[0]}" )
+platform_of() {  # platform_of SCENARIO[@PLATFORM]: the platform it runs on (Debian 12 unless named)
+  if [[ $1 == *@* ]]; then echo "${1#*@}"; else echo debian12; fi
+}
+
+molecule_test() {  # molecule_test SCENARIO[@PLATFORM]
+  ( mlflow_platform "$(platform_of "$1")"; molecule test -s "${1%@*}" 2>&1 | python3 scripts/phase-times.py
+    exit "${PIPESTATUS[0]}" )
 }
 
 # A scenario runs on Debian 12 unless named SCENARIO@PLATFORM (tests/images/platforms.sh). The default scenario,
@@ -98,16 +103,13 @@ molecule_scenarios() {
   # conda-real needs the real Miniforge installer and conda-forge: opt-in, on online machines.
   [ "${MLFLOW_TEST_REAL_CONDA:-0}" != 1 ] || [ $# -gt 0 ] || scenarios+=(conda-real)
   local platforms=() s
-  for s in "${scenarios[@]}"; do
-    if [[ $s == *@* ]]; then platforms+=("${s#*@}"); else platforms+=(debian12); fi
-  done
+  for s in "${scenarios[@]}"; do platforms+=("$(platform_of "$s")"); done
   mapfile -t platforms < <(printf '%s\n' "${platforms[@]}" | sort -u)
   run "test images" scripts/build-image.sh --ready "${platforms[@]}"
   for s in "${scenarios[@]}"; do
     # conda: the STAND-IN installer and channel (tests/standins/conda), rebuilt when its sources change
     [ "$s" != conda ] || run "conda stand-in build" tests/standins/conda/build.sh
-    if [[ $s == *@* ]]; then run "molecule $s" molecule_test "${s%@*}" "${s#*@}"
-    else run "molecule $s" molecule_test "$s" debian12; fi
+    run "molecule $s" molecule_test "$s"
   done
 }
 

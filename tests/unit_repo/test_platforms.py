@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlflow_checks import platform_table
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/meta/main.yml"))
@@ -16,26 +17,17 @@ ROLES = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/meta/main.yml"))
 WITH_VARS = ["postgresql", "proxy", "python_env"]
 
 
-def platforms_sh():
-    """{platform: {suite, vars, ...}} from tests/images/platforms.sh."""
-    text = (ROOT / "tests/images/platforms.sh").read_text()
-    names = re.search(r"^PLATFORMS=\((.*)\)$", text, re.M).group(1).split()
-    found = {}
-    for name in names:
-        line = re.search(r"^\s*%s\)\s+(.*?);;" % re.escape(name), text, re.M).group(1)
-        found[name] = dict(field.split("=", 1) for field in line.split())
-    return found
-
-
 def releases_of_preflight():
-    return yaml.safe_load((ROOT / "roles/_common/vars/main.yml").read_text())["_mlflow_common_tested_platforms"]
+    """{distribution: [release, ...]} of preflight's list (each release maps to its name there)."""
+    tested = yaml.safe_load((ROOT / "roles/_common/vars/main.yml").read_text())["_mlflow_common_tested_platforms"]
+    return {distribution: list(releases) for distribution, releases in tested.items()}
 
 
 def test_the_images_and_preflight_name_the_same_releases():
-    assert sorted(p["suite"] for p in platforms_sh().values()) == sorted(
+    assert sorted(p["suite"] for p in platform_table().values()) == sorted(
         r for rs in releases_of_preflight().values() for r in rs
     )
-    assert len(platforms_sh()) == 3
+    assert len(platform_table()) == 3
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -47,7 +39,7 @@ def test_every_role_lists_exactly_the_tested_platforms(role):
 
 @pytest.mark.parametrize("role", WITH_VARS)
 def test_each_platform_has_its_vars_file_with_the_same_names(role):
-    stems = [p["vars"] for p in platforms_sh().values()] + ["Debian"]
+    stems = [p["vars"] for p in platform_table().values()] + ["Debian"]
     files = {stem: yaml.safe_load((ROOT / "roles" / role / "vars" / (stem + ".yml")).read_text()) for stem in stems}
     names = {stem: sorted(content) for stem, content in files.items()}
     assert len({tuple(n) for n in names.values()}) == 1, names

@@ -6,6 +6,7 @@ MinIO binary cannot be downloaded on the test machines. All S3 traffic checked b
 
 import pytest
 from mlflow_checks import (
+    API,
     ENV_FILE,
     ENV_PYTHON,
     ansible_log,
@@ -28,7 +29,7 @@ from testinfra.modules.ansible import AnsibleException
 
 AUTH_CONFIG = "/etc/mlflow/basic_auth.ini"
 BASE = "http://127.0.0.1:5000"
-API_SEARCH = BASE + "/api/2.0/mlflow/experiments/search?max_results=1"
+API_SEARCH = BASE + API
 
 testinfra_hosts = group_names("mlflow_server")
 

@@ -176,6 +176,17 @@ def server_info(host, base_url, cafile=None, python=SYSTEM_PYTHON):
 REPO = os.path.normpath(os.path.join(RESOURCES, "..", ".."))
 
 
+def platform_table():
+    """{platform: {suite, script, registry, python, vars}} as tests/images/platforms.sh defines them, in its order."""
+    with open(os.path.join(REPO, "tests", "images", "platforms.sh")) as handle:
+        text = handle.read()
+    table = {}
+    for platform in re.search(r"^PLATFORMS=\((.*)\)$", text, re.M).group(1).split():
+        line = re.search(r"^\s*%s\)\s+(.*?);;" % re.escape(platform), text, re.M).group(1)
+        table[platform] = dict(field.split("=", 1) for field in line.split())
+    return table
+
+
 def platform_expectations(platform=None):
     """What a host of the platform under test (MLFLOW_TEST_PLATFORM, default debian12) must have: its release's
     codename and Python (tests/images/platforms.sh) and the PostgreSQL major version the postgresql role's vars
@@ -183,10 +194,9 @@ def platform_expectations(platform=None):
     import yaml  # noqa: PLC0415 (Ansible's dependency; only these tests need it)
 
     platform = platform or os.environ.get("MLFLOW_TEST_PLATFORM") or "debian12"
-    with open(os.path.join(REPO, "tests", "images", "platforms.sh")) as handle:
-        match = re.search(r"^\s*%s\)\s+(.*?);;" % re.escape(platform), handle.read(), re.M)
-    assert match, "platform %s is not in tests/images/platforms.sh" % platform
-    fields = dict(field.split("=", 1) for field in match.group(1).split())
+    table = platform_table()
+    assert platform in table, "platform %s is not in tests/images/platforms.sh" % platform
+    fields = table[platform]
     with open(os.path.join(REPO, "roles", "postgresql", "vars", fields["vars"] + ".yml")) as handle:
         postgresql = yaml.safe_load(handle)
     return {
@@ -195,6 +205,46 @@ def platform_expectations(platform=None):
         "python": fields["python"],
         "postgresql_version": postgresql["_mlflow_postgresql_version"],
     }
+
+
+# --- A client outside the servers' network (outside_clients), and the proxy it reaches ---------------------------
+
+CLIENT_PYTHON = "/opt/mlflow-client/bin/python"
+# A request every authenticated API client may make (one experiment, or none).
+API = "/api/2.0/mlflow/experiments/search?max_results=1"
+# The 12 MB artifact is over this, so a 3.17 client takes the multipart (presigned) path if it is offered.
+MULTIPART = {"MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": str(1024 * 1024)}
+
+
+@pytest.fixture(scope="module")
+def name(hostvars):
+    """The proxy's public name."""
+    return hostvars["mlflow_proxy_server_name"]
+
+
+@pytest.fixture(scope="module")
+def url(name):
+    return "https://%s" % name
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    return group_hosts("mlflow_proxy")[0]
+
+
+@pytest.fixture(scope="module")
+def proxy_cert(name):
+    """The certificate file on the proxy host."""
+    return "/etc/nginx/mlflow-tls/%s.crt" % name
+
+
+@pytest.fixture(scope="module")
+def cert(host, proxy, proxy_cert):
+    """The proxy's self-signed certificate, handed to the client host as a user gets it (a file they trust)."""
+    path = "/root/mlflow-proxy.crt"
+    content = proxy.file(proxy_cert).content_string
+    host.run_expect([0], "printf '%%s' %s > %s", content, path)
+    return path
 
 
 # --- The proxy's access log ---------------------------------------------------------------------------------------

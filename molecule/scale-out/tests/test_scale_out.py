@@ -14,6 +14,9 @@ import time
 import pytest
 from mlflow_checks import (
     ACCESS_LOG,
+    API,
+    CLIENT_PYTHON,
+    MULTIPART,
     SYSTEM_PYTHON,
     access_log_length,
     ansible_log,
@@ -38,39 +41,6 @@ from mlflow_checks import (
 )
 
 testinfra_hosts = group_names("outside_clients")
-
-CLIENT_PYTHON = "/opt/mlflow-client/bin/python"
-API = "/api/2.0/mlflow/experiments/search?max_results=1"
-
-
-@pytest.fixture(scope="module")
-def name(hostvars):
-    return hostvars["mlflow_proxy_server_name"]
-
-
-@pytest.fixture(scope="module")
-def url(name):
-    return "https://%s" % name
-
-
-@pytest.fixture(scope="module")
-def proxy():
-    return group_hosts("mlflow_proxy")[0]
-
-
-@pytest.fixture(scope="module")
-def proxy_cert(name):
-    """The certificate and key files on the proxy host."""
-    return "/etc/nginx/mlflow-tls/%s.crt" % name
-
-
-@pytest.fixture(scope="module")
-def cert(host, proxy, proxy_cert):
-    """The proxy's self-signed certificate, handed to the laptop as a user gets it (a file they trust)."""
-    path = "/root/mlflow-proxy.crt"
-    content = proxy.file(proxy_cert).content_string
-    host.run_expect([0], "printf '%%s' %s > %s", content, path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -153,10 +123,6 @@ def test_tracking_servers_refuse_a_wrong_host_header(apps, app_addresses, name, 
         assert http_status(app, direct, "evil.example.com") in (400, 403)
         # the public name, as the proxy sends it, is accepted (and then asks for credentials with auth on)
         assert http_status(app, direct, name) == (401 if auth else 200)
-
-
-# The 12 MB artifact is over this, so a 3.17 client takes the multipart (presigned) path if it is offered.
-MULTIPART = {"MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": str(1024 * 1024)}
 
 
 @pytest.fixture(scope="module")
