@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Main job: deploy the all-in-one MLflow stack (PostgreSQL + S3 stand-in + MLflow server with basic auth +
+# Main job: deploy the all-in-one MLflow stack (PostgreSQL + SeaweedFS + MLflow server with basic auth +
 # the TLS proxy, self-signed for https://localhost) into a local systemd container with the site playbook,
 # publish HTTPS on 127.0.0.1 only, and run a smoke test through it. Re-running it converges the same
 # container again (changed=0).

@@ -23,6 +23,8 @@ GENERATED = {
     "mlflow_db_password": lambda: secrets.token_urlsafe(24),
     "mlflow_s3_access_key": lambda: secrets.token_hex(10),
     "mlflow_s3_secret_key": lambda: secrets.token_urlsafe(30),
+    "mlflow_seaweedfs_admin_access_key": lambda: "admin-" + secrets.token_hex(6),
+    "mlflow_seaweedfs_admin_secret_key": lambda: secrets.token_urlsafe(30),
     "mlflow_auth_admin_password": lambda: secrets.token_urlsafe(18),
     "mlflow_auth_secret_key": lambda: secrets.token_hex(32),
 }

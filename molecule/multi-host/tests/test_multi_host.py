@@ -1,7 +1,7 @@
 """Three hosts: PostgreSQL, MinIO and the MLflow server, each on its own container.
 
 The MinIO binary is a STAND-IN (tests/standins/minio: MinIO's command line and health endpoints in
-front of moto's in-memory S3 server), installed by the minio role through mlflow_minio_binary_src
+front of SeaweedFS, which checks every signature against the root credentials), installed by the minio role through mlflow_minio_binary_src
 because the real binary cannot be downloaded on the test machines. The unit, env file, user and
 sandbox are the role's; every S3 request below is real S3 protocol traffic.
 """

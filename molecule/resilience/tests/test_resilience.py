@@ -1,9 +1,8 @@
 """Fault tests on the all-in-one host: each breaks one part, measures the recovery and prints one line
 "RESILIENCE <fault>: ..." with its figure; the bounds are asserted.
 
-The object store is the MinIO STAND-IN binary (tests/standins/minio: moto's S3 server behind MinIO's
-command line), installed by the minio role. It keeps its objects across a clean stop (saved on SIGTERM,
-loaded at start); real MinIO writes them to disk as they arrive. Everything else is real: systemd,
+The object store is the MinIO STAND-IN binary (tests/standins/minio: SeaweedFS behind MinIO's command
+line), installed by the minio role; SeaweedFS writes every object to disk as it arrives, as MinIO does. Everything else is real: systemd,
 PostgreSQL, the MLflow server and client, S3 traffic.
 
 The measurements run inside the host (files/faults.py), next to the services, so Ansible's own latency

@@ -25,11 +25,15 @@ CLIENT_HOME = "/root"
 # ansible calls (testinfra's inventory dumps hold every variable) must not write to it: taken out of the
 # environment here, before any test runs.
 ANSIBLE_LOG_PATH = os.environ.pop("ANSIBLE_LOG_PATH", None)
+# SeaweedFS's ports with the seaweedfs role's defaults: S3 API, master, volume server, filer, each + 10000 for gRPC.
+SEAWEEDFS_PORTS = (8333, 18333, 9333, 19333, 8080, 18080, 8888, 18888)
+
 SECRET_NAMES = [
     "mlflow_db_password",
     "mlflow_s3_access_key",
     "mlflow_s3_secret_key",
     "mlflow_minio_root_password",
+    "mlflow_seaweedfs_admin_secret_key",
     "mlflow_auth_admin_password",
     "mlflow_auth_secret_key",
 ]

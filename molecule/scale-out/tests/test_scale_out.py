@@ -3,7 +3,7 @@
 The client runs on a laptop (outside_clients) that shares only the public network with the proxy: it knows
 only https://mlflow.scale-out.test (self-signed certificate, trusted through MLFLOW_TRACKING_SERVER_CERT_PATH)
 and reaches neither the store nor the tracking servers, as a data scientist's machine. The MinIO binary on the data host is a STAND-IN
-(tests/standins/minio: MinIO's command line and health endpoints in front of moto's in-memory S3 server),
+(tests/standins/minio: MinIO's command line and health endpoints in front of SeaweedFS, which checks signatures),
 installed by the minio role through mlflow_minio_binary_src; every S3 request is real S3 protocol traffic.
 """
 

