@@ -59,12 +59,44 @@ def test_distributed_with_fewer_than_four_hosts_fails_naming_the_variable(tmp_pa
     assert "at least 4 hosts" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("extra", "shown"),
+    [
+        ({"mlflow_minio_binary_url": "https://mirror.example.test/minio"}, "mlflow_minio_binary_checksum ('')"),
+        ({"mlflow_minio_version": "RELEASE.2024-12-18T13-15-44Z"}, "leave both empty for a mlflow_minio_version"),
+    ],
+    ids=["own URL without checksum", "a release the role has no checksum for"],
+)
+def test_a_download_without_a_known_checksum_is_refused(tmp_path, extra, shown):
+    result = playbook(tmp_path, ["minio-a"], dict(SECRETS, **extra))
+    assert_stopped_in_preflight(result, "mlflow_minio_binary_url")
+    assert shown in " ".join(result.stdout.split()), result.stdout[-3000:]
+
+
+def test_the_default_download_is_the_final_github_release(tmp_path):
+    (tmp_path / "url.yml").write_text(
+        RENDER.replace("_mlflow_minio_volumes", "[_mlflow_minio_binary_url, _mlflow_minio_binary_checksum]")
+    )
+    result = playbook(
+        tmp_path,
+        ["minio-a"],
+        SECRETS,
+        play=str(tmp_path / "url.yml"),
+        extra={"ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    url, checksum = json.loads(result.stdout)["plays"][0]["tasks"][-1]["hosts"]["minio-a"]["msg"]
+    release = "RELEASE.2025-09-07T16-13-09Z"
+    assert url.startswith("https://github.com/minio/minio/releases/download/%s/minio.linux-" % release), url
+    assert checksum.startswith("sha256:") and len(checksum) == 7 + 64, checksum
+
+
 RENDER = """
 - name: Render the MinIO volume list
   hosts: mlflow_artifacts
-  # the distribution facts: every role's preflight checks the platform first
+  # the distribution facts (every role's preflight checks the platform first) and the architecture (the download)
   gather_facts: true
-  gather_subset: ["!all", "!min", "distribution"]
+  gather_subset: ["!all", "!min", "distribution", "platform"]
   tasks:
     - name: Preflight, exposing the role's vars
       ansible.builtin.include_role:

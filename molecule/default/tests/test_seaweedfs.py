@@ -11,6 +11,7 @@ from mlflow_checks import (
     ENV_FILE,
     FILES,
     SEAWEEDFS_PORTS,
+    failed_tasks,
     group_names,
     http_status,
     run_env_script,
@@ -95,14 +96,7 @@ def test_a_wrong_s3_key_stops_the_converge_naming_it_and_changes_nothing(host):
         timeout=600,
     )
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(result.stdout)
-    failed = [
-        (task["task"]["name"], outcome.get("msg", ""))
-        for play in report["plays"]
-        for task in play["tasks"]
-        for outcome in task["hosts"].values()
-        if outcome.get("failed") and not outcome.get("ignore_errors")
-    ]
+    failed = failed_tasks(result.stdout)
     # the bucket module's own failure (rescued), then the role's message, which stops the run
     assert [name for name, _ in failed] == [
         "mlops.mlflow.server : Create the artifact bucket, or check that these keys reach the one the store's role created",

@@ -402,6 +402,20 @@ def assert_sandboxed_process(host, unit):
     assert status["Seccomp"].strip() == "2", status  # filter mode
 
 
+def failed_tasks(json_stdout):
+    """[(task name, message)] of every failed task in ansible-playbook's json callback output, in order; for a loop,
+    each failed item's message (the loop's own is only "One or more items failed"). Rescued failures included."""
+    report = json.loads(json_stdout)
+    return [
+        (task["task"]["name"], item.get("msg", ""))
+        for play in report["plays"]
+        for task in play["tasks"]
+        for outcome in task["hosts"].values()
+        if outcome.get("failed") and not outcome.get("ignore_errors")
+        for item in [r for r in outcome.get("results", []) if r.get("failed")] or [outcome]
+    ]
+
+
 def run_playbook(playbook, inventory, extra_vars=None, check=False, env=None, cwd=None, timeout=900, limit=None):
     """ansible-playbook as every test runs it: colours off, output captured; returns the CompletedProcess.
     playbook: a path, or a list of plays; inventory: a path, or a dict; extra_vars: a dict (-e @file);

@@ -6,7 +6,10 @@ source "$(dirname "$0")/../../../scripts/env.sh"
 here="$MLFLOW_REPO/tests/standins/conda"
 out="$MLFLOW_REPO/.cache/conda-standin"
 stamp="$out/.stamp-$( (cat "$here"/*; ls "$MLFLOW_WHEELHOUSE") | sha256sum | cut -c1-16)"
-[ -f "$stamp" ] && exit 0
+# Served inside the container by a DynamicUser web server: readable by everyone whatever the caller's umask.
+fix_modes() { chmod -R a+rX "$out"; }
+[ -f "$stamp" ] && { fix_modes; exit 0; }
 [ -x /usr/bin/python3.11 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 >/dev/null; }
 python "$here/build.py" "$out" "$MLFLOW_WHEELHOUSE"
 touch "$stamp"
+fix_modes
