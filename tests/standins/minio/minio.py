@@ -151,7 +151,9 @@ def make_handler(backend_port):
             for key, value in answer.getheaders():
                 if key.lower() not in HOP and key.lower() != "content-length":
                     self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
+            # a HEAD answer has no body but tells the object's size: pass SeaweedFS's on
+            length = answer.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
+            self.send_header("Content-Length", length)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
