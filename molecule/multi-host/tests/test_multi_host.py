@@ -14,6 +14,8 @@ from mlflow_checks import (
     ENV_FILE,
     ENV_PYTHON,
     FILES,
+    ansible_log,
+    assert_no_secret_anywhere,
     assert_run_artifact_in_bucket,
     assert_run_rows_in_postgresql,
     assert_sandboxed_process,
@@ -23,12 +25,14 @@ from mlflow_checks import (
     run_env_script,
     run_roundtrip,
     sql,
+    tls_handshake,
     unit_exposure,
 )
 
 testinfra_hosts = group_names("mlflow_server")
 
 PG_CONNECT = os.path.join(FILES, "pg_connect.py")
+CA = "/etc/ssl/mlflow-test-ca.pem"  # the test CA of MinIO's certificate (prepare.yml)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +51,9 @@ def connect_as_mlflow(host, python, password):
 
 
 def test_endpoint_is_derived_from_the_artifact_host(host):
-    assert 'MLFLOW_S3_ENDPOINT_URL="http://mlflow-mh-minio:9000"' in host.file(ENV_FILE).content_string
+    content = host.file(ENV_FILE).content_string
+    assert 'MLFLOW_S3_ENDPOINT_URL="https://mlflow-mh-minio:9000"' in content
+    assert 'AWS_CA_BUNDLE="%s"' % CA in content
 
 
 def test_server_host_connects_to_postgresql(host, hostvars):
@@ -80,7 +86,8 @@ def test_pg_hba_admits_only_the_server_address(db_host, host):
 
 @pytest.fixture(scope="module")
 def roundtrip(host):
-    return run_roundtrip(host, "http://mlflow-mh-server:5000")
+    # No proxy in front: MLflow 3.17 hands the client presigned URLs of the store, so it must trust MinIO's CA.
+    return run_roundtrip(host, "http://mlflow-mh-server:5000", env={"REQUESTS_CA_BUNDLE": CA})
 
 
 def test_client_round_trip_goes_through_the_proxy(roundtrip):
@@ -147,3 +154,14 @@ def test_large_artifact_upload_throughput(host):
     assert report["size_bytes"] == size * 1024 * 1024, report
     with open(os.environ["MLFLOW_ROUNDTRIP_REPORT"], "w") as handle:
         json.dump(report, handle)
+
+
+def test_minio_serves_tls_with_the_provided_certificate_and_its_key_leaks_nowhere(host, minio_host):
+    """mlflow_minio_tls_cert/_key from the controller: the handshake by name verifies against the test CA, the key is
+    root:minio-user 0640, and its base64 lines are in no Ansible output (every run prints its diffs) or journal."""
+    assert tls_handshake(host, "mlflow-mh-minio", 9000, "TLSv1_2", CA) == "TLSv1.2"
+    key = minio_host.file("/etc/minio/certs/private.key")
+    assert (key.user, key.group, key.mode) == ("root", "minio-user", 0o640)
+    key_lines = [line for line in key.content_string.splitlines() if line and "-----" not in line]
+    assert key_lines
+    assert_no_secret_anywhere(minio_host, key_lines, ansible_log())

@@ -99,6 +99,7 @@ def start_weed(directory, user, password, port):
     args = [
         WEED, "server", "-dir=" + os.path.join(directory, "data"), "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         "-master.port=%d" % (port + 1), "-master.telemetry=false", "-master.volumeSizeLimitMB=256",
+        "-master.electionTimeout=2s",
         "-volume.port=%d" % (port + 2), "-volume.max=0", "-volume.preStopSeconds=0",
         "-filer", "-filer.port=%d" % (port + 3),
         "-s3", "-s3.port=%d" % port, "-s3.config=" + identities, "-s3.iam=false",
@@ -108,11 +109,16 @@ def start_weed(directory, user, password, port):
 
 
 def backend_up(port):
-    """SeaweedFS's S3 API answers (an unsigned request is refused with 403 once it is up)."""
+    """SeaweedFS can store objects: its master has a leader (after a restart it takes an election), the filer is
+    up, and the S3 API answers (an unsigned request is refused with 403)."""
+    checks = [(port + 1, "/cluster/healthz", 200), (port + 3, "/healthz", 200), (port, "/", 403)]
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        connection.request("GET", "/")
-        return connection.getresponse().status == 403
+        for check_port, path, expected in checks:
+            connection = http.client.HTTPConnection("127.0.0.1", check_port, timeout=2)
+            connection.request("GET", path)
+            if connection.getresponse().status != expected:
+                return False
+        return True
     except OSError:
         return False
 
