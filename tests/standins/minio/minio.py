@@ -123,9 +123,45 @@ def backend_up(port):
         return False
 
 
+def read_chunked(stream):
+    """An HTTP/1.1 chunked request body, de-chunked (it is passed on with a Content-Length)."""
+    body = bytearray()
+    while True:
+        size = int(stream.readline(65537).split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while stream.readline(65537) not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            return bytes(body)
+        body += stream.read(size)
+        stream.readline()  # the CRLF after the chunk
+
+
+class FrontServer(http.server.ThreadingHTTPServer):
+    """One thread per connection; with TLS the handshake happens in that thread, not in the accepting one (a slow
+    handshake must not hold up the others while a client opens ten connections for a multipart upload)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+    def __init__(self, address, handler, tls_context=None):
+        self.tls_context = tls_context
+        super().__init__(address, handler)
+
+    def get_request(self):
+        sock, address = self.socket.accept()
+        if self.tls_context:
+            sock = self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+
 def make_handler(backend_port):
     class Front(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            if isinstance(self.request, ssl.SSLSocket):
+                self.request.do_handshake()
+            super().setup()
 
         def log_message(self, format, *args):  # noqa: A002 - the journal gets SeaweedFS's own log
             pass
@@ -137,14 +173,19 @@ def make_handler(backend_port):
                 self.send_header("Server", "minio-standin")
                 self.end_headers()
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                body = read_chunked(self.rfile)  # boto3 over TLS streams aws-chunked bodies this way
+            else:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
             backend = http.client.HTTPConnection("127.0.0.1", backend_port, timeout=300)
             try:
                 backend.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
                 for key, value in self.headers.items():
-                    if key.lower() not in HOP:
+                    if key.lower() not in HOP and key.lower() != "content-length":
                         backend.putheader(key, value)
+                if body is not None:
+                    backend.putheader("Content-Length", str(len(body)))
                 backend.endheaders(body)
                 answer = backend.getresponse()
                 data = answer.read()
@@ -220,11 +261,11 @@ def main():
             die("SeaweedFS did not start (exit code %s)" % weed.poll())
         time.sleep(0.5)
 
-    server = http.server.ThreadingHTTPServer((host, port), make_handler(backend_port))
+    context = None
     if tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+    server = FrontServer((host, port), make_handler(backend_port), context)
     print(
         "STAND-IN MinIO (SeaweedFS S3 on 127.0.0.1:%d): %s mode, %d endpoint(s), API %s:%d%s"
         % (backend_port, mode, len(endpoints), host, port, " (TLS)" if tls else ""),
