@@ -22,6 +22,7 @@ from mlflow_checks import (
     default_ipv4,
     group_hosts,
     group_names,
+    private_key_lines,
     run_env_script,
     run_roundtrip,
     sql,
@@ -162,6 +163,5 @@ def test_minio_serves_tls_with_the_provided_certificate_and_its_key_leaks_nowher
     assert tls_handshake(host, "mlflow-mh-minio", 9000, "TLSv1_2", CA) == "TLSv1.2"
     key = minio_host.file("/etc/minio/certs/private.key")
     assert (key.user, key.group, key.mode) == ("root", "minio-user", 0o640)
-    key_lines = [line for line in key.content_string.splitlines() if line and "-----" not in line]
-    assert key_lines
+    key_lines = private_key_lines(minio_host, key.path)
     assert_no_secret_anywhere(minio_host, key_lines, ansible_log())

@@ -379,6 +379,16 @@ def assert_no_secret_anywhere(host, secrets, log):
     assert not leaks, leaks
 
 
+def private_key_lines(host, path):
+    """The base64 lines of a PEM private key on the host that are secret: an EC key's PEM ends with its public
+    point, so a line can be the same as one of the public key's (printed by community.crypto on purpose)."""
+    private = host.check_output("cat %s", path).splitlines()
+    public = set(host.check_output("openssl pkey -in %s -pubout", path).splitlines())
+    lines = [line for line in private if line and "-----" not in line and line not in public]
+    assert lines, "no private line in %s" % path
+    return lines
+
+
 def unit_exposure(host, unit, offline=False):
     """systemd-analyze security's overall exposure of a unit (0 = locked down, 10 = unprotected); printed.
     offline: `unit` is a unit file's path, scored as the file says (with the drop-ins of its name)."""

@@ -31,6 +31,7 @@ from mlflow_checks import (
     http_response,
     http_status,
     is_presigned_request,
+    private_key_lines,
     roundtrip_command,
     run_roundtrip,
     script_report,
@@ -225,7 +226,7 @@ def test_private_key_is_root_only_and_secrets_leak_nowhere(proxy, apps, secrets,
     assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
     assert host.file(os.path.dirname(proxy_cert)).mode == 0o700
     # nor the key's base64 lines, in any Ansible output either
-    key_lines = [line for line in key.content_string.splitlines() if line and "-----" not in line]
+    key_lines = private_key_lines(host, key.path)
     log = ansible_log()
     for target in [host, *apps]:
         assert_no_secret_anywhere(target, [*secrets, *key_lines], log)
