@@ -96,6 +96,21 @@ def provided(certificate, key):
     }
 
 
+# HTTPS from the proxy to the servers and PostgreSQL over TLS only with verify-full, valid (the test certificates
+# stand in for the CA files: preflight checks that they are files).
+TLS_INSIDE = {
+    "mlflow_server_tls_cert": CERTS["valid"][0],
+    "mlflow_server_tls_key": CERTS["valid"][1],
+    "mlflow_proxy_upstream_tls": True,
+    "mlflow_proxy_upstream_tls_ca": CERTS["valid"][0],
+    "mlflow_proxy_upstream_tls_name": "mlflow-tracking.internal",
+    "mlflow_postgresql_tls_cert": CERTS["valid"][0],
+    "mlflow_postgresql_tls_key": CERTS["valid"][1],
+    "mlflow_postgresql_require_tls": True,
+    "mlflow_db_sslmode": "verify-full",
+    "mlflow_db_ssl_ca": CERTS["valid"][0],
+}
+
 # SeaweedFS deployed by the site playbook (the default with no endpoint), valid.
 SEAWEEDFS = {
     "mlflow_s3_endpoint_url": None,
@@ -254,6 +269,32 @@ CASES = [
         {**SEAWEEDFS, "mlflow_seaweedfs_archive_url": "https://example.test/weed.tar.gz"},
         "mlflow_seaweedfs_archive_checksum",
     ),
+    ("db verify-full without a CA", {"mlflow_db_sslmode": "verify-full"}, "set mlflow_db_ssl_ca to"),
+    (
+        "db TLS required, servers without TLS",
+        {"mlflow_postgresql_require_tls": True, "mlflow_db_sslmode": "disable"},
+        "admits the servers over TLS only (mlflow_postgresql_require_tls)",
+    ),
+    (
+        "proxy HTTPS to servers that serve HTTP",
+        {**TLS_INSIDE, "mlflow_server_tls_cert": None, "mlflow_server_tls_key": None},
+        "but localhost do not serve HTTPS (mlflow_server_tls_cert)",
+    ),
+    (
+        "proxy HTTPS to the servers without a name",
+        {**TLS_INSIDE, "mlflow_proxy_upstream_tls_name": None},
+        "mlflow_proxy_upstream_tls_name (the DNS name each server's certificate carries; got '')",
+    ),
+    (
+        "server HTTPS key without certificate",
+        {"mlflow_server_tls_key": CERTS["valid"][1]},
+        "mlflow_server_tls_cert ('') and mlflow_server_tls_key",
+    ),
+    (
+        "postgresql TLS key without certificate",
+        {"mlflow_postgresql_tls_key": CERTS["valid"][1]},
+        "mlflow_postgresql_tls_cert ('') and mlflow_postgresql_tls_key",
+    ),
     (
         "s3 secret differs between servers and store",
         {
@@ -311,13 +352,14 @@ def run_preflight(
 
 @pytest.mark.parametrize(
     "extra",
-    [{}, AUTH, AWS, SEAWEEDFS, provided(*CERTS["valid"])],
+    [{}, AUTH, AWS, SEAWEEDFS, provided(*CERTS["valid"]), TLS_INSIDE],
     ids=[
         "baseline",
         "baseline with authentication",
         "baseline with AWS S3",
         "baseline with SeaweedFS",
         "baseline with a provided certificate",
+        "baseline with TLS to the servers and to PostgreSQL",
     ],
 )
 def test_valid_baseline_passes_and_changes_nothing(extra):

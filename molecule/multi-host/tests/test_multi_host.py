@@ -46,9 +46,14 @@ def minio_host():
     return group_hosts("mlflow_artifacts")[0]
 
 
-def connect_as_mlflow(host, python, password):
-    """A login to the MLflow database as mlflow, from the host: "CONNECTED", or "REFUSED <error>"."""
-    return run_env_script(host, PG_CONNECT, "mlflow-mh-db", password, what="pg_connect.py", python=python)
+DB_CA = "/etc/mlflow/db-ca.pem"  # mlflow_db_ssl_ca as the server role copies it (the same test CA)
+VERIFY_FULL = ("sslmode=verify-full", "sslrootcert=%s" % DB_CA)
+
+
+def connect_as_mlflow(host, python, password, *options, db_address="mlflow-mh-db"):
+    """A login to the MLflow database as mlflow, from the host, with libpq options: "CONNECTED ssl=on|off", or
+    "REFUSED <error>"."""
+    return run_env_script(host, PG_CONNECT, db_address, password, *options, what="pg_connect.py", python=python)
 
 
 def test_endpoint_is_derived_from_the_artifact_host(host):
@@ -57,8 +62,33 @@ def test_endpoint_is_derived_from_the_artifact_host(host):
     assert 'AWS_CA_BUNDLE="%s"' % CA in content
 
 
-def test_server_host_connects_to_postgresql(host, hostvars):
-    assert connect_as_mlflow(host, ENV_PYTHON, hostvars["mlflow_db_password"]) == "CONNECTED"
+def test_server_host_connects_to_postgresql_over_verified_tls(host, hostvars):
+    assert connect_as_mlflow(host, ENV_PYTHON, hostvars["mlflow_db_password"], *VERIFY_FULL) == "CONNECTED ssl=on"
+
+
+def test_postgresql_refuses_the_server_host_without_tls(host, hostvars):
+    out = connect_as_mlflow(host, ENV_PYTHON, hostvars["mlflow_db_password"], "sslmode=disable")
+    assert out.startswith("REFUSED") and "no pg_hba.conf entry" in out and "no encryption" in out, out
+
+
+def test_the_certificate_check_is_real_another_name_is_refused(host, db_host, hostvars):
+    # The same server, reached by its address instead of the name in its certificate: verify-full refuses it.
+    address = default_ipv4(db_host)
+    out = connect_as_mlflow(host, ENV_PYTHON, hostvars["mlflow_db_password"], *VERIFY_FULL, db_address=address)
+    assert out.startswith("REFUSED") and 'server certificate for "mlflow-mh-db"' in out, out
+    assert 'does not match host name "%s"' % address in out, out
+
+
+def test_mlflow_connects_with_verify_full_and_every_session_is_encrypted(host, db_host, roundtrip):
+    assert "sslmode=verify-full&sslrootcert=%s" % DB_CA in host.file(ENV_FILE).content_string
+    sessions = sql(
+        db_host,
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+        "WHERE a.usename = 'mlflow'",
+        db="postgres",
+    )
+    encrypted, total = (int(n) for n in sessions.split("|"))
+    assert total > 0 and encrypted == total, sessions
 
 
 def test_other_host_is_refused_even_with_the_right_password(minio_host, hostvars):
@@ -81,8 +111,9 @@ def test_pg_hba_admits_only_the_server_address(db_host, host):
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert not [r for r in rules if "trust" in r and r[0] != "local"], rules
-    mlflow_rules = [r for r in rules if r[0] == "host" and r[1] == "mlflow"]
-    assert [r[3] for r in mlflow_rules] == ["%s/32" % server_ip], mlflow_rules
+    mlflow_rules = [r for r in rules if r[0].startswith("host") and r[1] == "mlflow"]
+    # hostssl only (mlflow_postgresql_require_tls): the server's address, over TLS.
+    assert [(r[0], r[3]) for r in mlflow_rules] == [("hostssl", "%s/32" % server_ip)], mlflow_rules
 
 
 @pytest.fixture(scope="module")

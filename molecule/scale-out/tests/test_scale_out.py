@@ -43,6 +43,13 @@ from mlflow_checks import (
 
 testinfra_hosts = group_names("outside_clients")
 
+SERVERS_CA = "/etc/ssl/mlflow-servers-ca.pem"  # the test CA of the servers' HTTPS certificates (prepare.yml)
+
+
+def direct(app_address, path=""):
+    """A tracking server's own URL (HTTPS: mlflow_server_tls_cert; its certificate names its address)."""
+    return "https://%s:5000%s" % (app_address, path)
+
 
 @pytest.fixture(scope="module")
 def auth(hostvars):
@@ -120,10 +127,23 @@ def test_tracking_servers_listen_on_their_private_address_only(apps, app_address
 
 def test_tracking_servers_refuse_a_wrong_host_header(apps, app_addresses, name, auth):
     for app in apps:
-        direct = "http://%s:5000%s" % (app_addresses[app.backend.get_hostname()], API)
-        assert http_status(app, direct, "evil.example.com") in (400, 403)
+        url = direct(app_addresses[app.backend.get_hostname()], API)
+        assert http_status(app, url, "evil.example.com", cafile=SERVERS_CA) in (400, 403)
         # the public name, as the proxy sends it, is accepted (and then asks for credentials with auth on)
-        assert http_status(app, direct, name) == (401 if auth else 200)
+        assert http_status(app, url, name, cafile=SERVERS_CA) == (401 if auth else 200)
+
+
+def test_tracking_servers_speak_https_only_and_the_proxy_checks_their_certificates(proxy, apps, app_addresses):
+    for app in apps:
+        address = app_addresses[app.backend.get_hostname()]
+        assert http_status(app, direct(address, "/health"), cafile=SERVERS_CA) == 200
+        # plain HTTP on the same port gets no HTTP answer: the server closes the connection (it expects TLS)
+        status, error = http_response(app, "http://%s:5000/health" % address)
+        assert status is None and error.startswith(("RemoteDisconnected(", "ConnectionResetError(")), error
+    conf = proxy.file("/etc/nginx/nginx.conf").content_string
+    assert "proxy_pass https://mlflow_tracking;" in conf and "proxy_ssl_verify on;" in conf, conf
+    assert "proxy_ssl_name mlflow-tracking.internal;" in conf
+    assert "proxy_pass http://" not in conf
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +219,7 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, proxy, app
     finally:
         app1.run("systemctl start mlflow")
         deadline = time.monotonic() + 120
-        while http_status(app1, "http://%s:5000/health" % app1_address) != 200:
+        while http_status(app1, direct(app1_address, "/health"), cafile=SERVERS_CA) != 200:
             assert time.monotonic() < deadline, "mlflow on app1 did not answer /health again"
             time.sleep(2)
 
@@ -254,7 +274,7 @@ def test_laptop_reaches_the_proxy_and_nothing_else(host, name, app_addresses):
 def test_presigned_transfers_are_advertised_off_through_the_proxy(host, apps, app_addresses, url, cert):
     """MLflow 3.17 itself advertises presigned multipart transfers for the S3 store; the proxy turns them off."""
     app = apps[0]
-    info = server_info(app, "http://%s:5000" % app_addresses[app.backend.get_hostname()])
+    info = server_info(app, direct(app_addresses[app.backend.get_hostname()]), cafile=SERVERS_CA)
     assert info["multipart_uploads_enabled"] is True and info["multipart_downloads_enabled"] is True, info
     info = server_info(host, url, cafile=cert)
     assert info["multipart_uploads_enabled"] is False and info["multipart_downloads_enabled"] is False, info
