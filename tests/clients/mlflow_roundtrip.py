@@ -1,6 +1,8 @@
 """A real MLflow client doing real work against a deployed tracking server.
 
 Usage: python mlflow_roundtrip.py TRACKING_URI RUN_TAG [ARTIFACT_MB]
+       python mlflow_roundtrip.py --read-back TRACKING_URI RUN_ID REGISTERED_MODEL
+           (the artifact and the model of an earlier round trip, read again: their sha256 and predictions)
 
 Run with an empty environment (no AWS_* variables): artifacts can only reach the store through the
 server's proxy. Prints one JSON line with what it did, for the test to check against the store and
@@ -88,5 +90,21 @@ def main():
     )
 
 
+def read_back(uri, run_id, registered_model):
+    assert not any(k.startswith("AWS_") for k in os.environ), "the client must not hold store credentials"
+    mlflow.set_tracking_uri(uri)
+    back = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="data/blob.bin", dst_path=tempfile.mkdtemp()
+    )
+    with open(back, "rb") as handle:
+        sha = hashlib.sha256(handle.read()).hexdigest()
+    model = mlflow.pyfunc.load_model("models:/%s/1" % registered_model)
+    predictions = [int(x) for x in model.predict(pd.DataFrame({"x": [1, 2, 3]}))]
+    print(json.dumps(dict(sha256=sha, predictions=predictions)))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--read-back":
+        read_back(*sys.argv[2:5])
+    else:
+        main()

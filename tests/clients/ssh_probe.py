@@ -36,7 +36,8 @@ def probe(mode, host, user, key_file=None):
             out["result"] = "failed"
     elif mode == "exec":
         # A command, then an SFTP client's first packet (SSH_FXP_INIT, version 3) on the same channel: a shell runs
-        # the command and prints; an account forced into internal-sftp answers SSH_FXP_VERSION (type 2).
+        # the command and prints; an SFTP server would answer SSH_FXP_VERSION (type 2); sshd with ForceCommand
+        # internal-sftp refuses the command with its own message and closes the channel.
         transport.auth_publickey(user, paramiko.RSAKey.from_private_key_file(key_file))
         channel = transport.open_session()
         channel.settimeout(10)

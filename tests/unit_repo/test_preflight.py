@@ -296,6 +296,22 @@ CASES = [
         "mlflow_postgresql_tls_cert ('') and mlflow_postgresql_tls_key",
     ),
     (
+        "seaweedfs cluster without a secret",
+        {**SEAWEEDFS, "mlflow_seaweedfs_cluster_address": "127.0.0.1", GROUP_VARS + "mlflow_artifacts": {}},
+        "mlflow_seaweedfs_cluster_secret must be set",
+    ),
+    (
+        "seaweedfs replication beyond the hosts",
+        {
+            **SEAWEEDFS,
+            "mlflow_seaweedfs_cluster_address": "127.0.0.1",
+            "mlflow_seaweedfs_cluster_secret": "unit-cluster-secret-0123456789abcdef",
+            "mlflow_seaweedfs_replication": "002",
+            GROUP_VARS + "mlflow_artifacts": {},
+        },
+        "mlflow_seaweedfs_replication 002 keeps 3 copies of every object, but mlflow_artifacts has 2 host(s)",
+    ),
+    (
         "s3 secret differs between servers and store",
         {
             "mlflow_s3_secret_key": None,

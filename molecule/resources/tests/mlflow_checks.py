@@ -34,6 +34,7 @@ SECRET_NAMES = [
     "mlflow_s3_secret_key",
     "mlflow_minio_root_password",
     "mlflow_seaweedfs_admin_secret_key",
+    "mlflow_seaweedfs_cluster_secret",
     "mlflow_auth_admin_password",
     "mlflow_auth_secret_key",
 ]
@@ -317,6 +318,21 @@ def run_roundtrip(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
     """Run the client round trip (roundtrip_command); return its JSON report."""
     cmd = host.run(roundtrip_command(host, tracking_uri, size_mb, python=python, env=env))
     return script_report(cmd.rc, cmd.stdout, cmd.stderr, "client round trip")
+
+
+def read_back(host, tracking_uri, roundtrip, python=ENV_PYTHON, env=None):
+    """An earlier round trip's artifact and model, read again by a client on the host: {sha256, predictions}."""
+    return run_env_script(
+        host,
+        ROUNDTRIP,
+        "--read-back",
+        tracking_uri,
+        roundtrip["run_id"],
+        roundtrip["registered_model"],
+        what="client read-back",
+        python=python,
+        env=env,
+    )
 
 
 def bucket_objects(host, bucket, prefix):

@@ -1,12 +1,12 @@
-"""Scale-out: nginx TLS proxy -> two MLflow tracking servers -> one PostgreSQL + MinIO.
+"""Scale-out: nginx TLS proxy -(HTTPS)-> two MLflow tracking servers -> one PostgreSQL + a SeaweedFS cluster.
 
 The client runs on a laptop (outside_clients) that shares only the public network with the proxy: it knows
 only https://mlflow.scale-out.test (self-signed certificate, trusted through MLFLOW_TRACKING_SERVER_CERT_PATH)
-and reaches neither the store nor the tracking servers, as a data scientist's machine. The MinIO binary on the data host is a STAND-IN
-(tests/standins/minio: MinIO's command line and health endpoints in front of SeaweedFS, which checks signatures),
-installed by the minio role through mlflow_minio_binary_src; every S3 request is real S3 protocol traffic.
+and reaches neither the store nor the tracking servers, as a data scientist's machine. The store is real
+SeaweedFS on two hosts (data, data2), every object on both.
 """
 
+import json
 import os
 import re
 import time
@@ -32,6 +32,7 @@ from mlflow_checks import (
     http_status,
     is_presigned_request,
     private_key_lines,
+    read_back,
     roundtrip_command,
     run_roundtrip,
     script_report,
@@ -260,8 +261,8 @@ def test_laptop_reaches_the_proxy_and_nothing_else(host, name, app_addresses):
     data = group_hosts("mlflow_artifacts")[0]
     data_name = data.backend.get_hostname()
     data_address = default_ipv4(data)
-    names = ["%s:9000" % data_name] + ["%s:5000" % app for app in app_addresses]
-    addresses = ["%s:9000" % data_address] + ["%s:5000" % address for address in app_addresses.values()]
+    names = ["%s:8333" % data_name] + ["%s:5000" % app for app in app_addresses]
+    addresses = ["%s:8333" % data_address] + ["%s:5000" % address for address in app_addresses.values()]
     targets = ["%s:443" % name, *names, *addresses]
     reach = tcp_reach(host, targets)
     assert reach["%s:443" % name] == "connected", reach
@@ -314,3 +315,66 @@ def test_a_wrong_password_fails_fast_with_a_clear_message(host, url, client_env)
     assert cmd.rc not in (0, 124), (cmd.rc, cmd.stderr[-2000:])
     assert "401" in cmd.stderr and "You are not authenticated" in cmd.stderr, cmd.stderr[-2000:]
     assert elapsed < 60, elapsed
+
+
+# --- The store: SeaweedFS on two hosts, one cluster ------------------------------------------------------------
+
+DATA_DIR = "/var/lib/seaweedfs/data"
+
+
+@pytest.fixture(scope="module")
+def stores():
+    return group_hosts("mlflow_artifacts")
+
+
+def store_json(store, url):
+    return json.loads(store.check_output("curl -fsS %s", url))
+
+
+def test_both_store_hosts_form_one_cluster_with_one_master(stores):
+    data, data2 = stores
+    master = "%s:9333" % default_ipv4(data)
+    status = store_json(data2, "http://%s/cluster/status" % master)
+    assert status["IsLeader"] is True and status["Leader"].startswith(master), status
+    topology = store_json(data2, "http://%s/dir/status" % master)["Topology"]
+    nodes = {n["Url"] for dc in topology["DataCenters"] for rack in dc["Racks"] for n in rack["DataNodes"]}
+    assert nodes == {"%s:8080" % default_ipv4(s) for s in stores}, topology
+    # the second host runs no master of its own: it follows the data host's
+    assert (
+        "-master=false -master.peers=%s" % master in data2.file("/etc/systemd/system/seaweedfs.service").content_string
+    )
+    assert data2.run("curl -sS -o /dev/null http://%s:9333/cluster/status", default_ipv4(data2)).rc != 0
+
+
+def test_every_artifact_byte_is_on_both_store_hosts(stores, roundtrip):
+    # replication 001: each volume of the bucket's collection has a copy on both volume servers, byte for byte
+    sizes = [
+        {
+            f.split()[1].rsplit("/", 1)[-1]: int(f.split()[0])
+            for f in s.check_output("stat -c '%%s %%n' %s/mlflow-artifacts_*.dat", DATA_DIR).splitlines()
+        }
+        for s in stores
+    ]
+    assert sizes[0] == sizes[1], sizes
+    assert sum(sizes[0].values()) >= roundtrip["size_bytes"], sizes
+
+
+def test_the_filer_refuses_unsigned_writes_from_the_network(stores):
+    """The filer's HTTP API on the cluster address would bypass the S3 identities: it wants a signed token."""
+    data, data2 = stores
+    out = data2.run(
+        "curl -sS -o /dev/null -w '%%{http_code}' -F file=@/etc/hostname http://%s:8888/buckets/mlflow-artifacts/x",
+        default_ipv4(data),
+    )
+    assert out.stdout == "401", (out.stdout, out.stderr)
+
+
+def test_artifacts_stay_readable_with_one_store_host_down(host, stores, apps, roundtrip, url, client_env):
+    data, data2 = stores
+    data2.run_expect([0], "systemctl stop seaweedfs")
+    try:
+        # the artifact the round trip wrote, read again through the proxy while data2 is down
+        report = read_back(host, url, roundtrip, python=CLIENT_PYTHON, env=client_env)
+        assert report == {"sha256": roundtrip["sha256"], "predictions": [2, 4, 6]}, report
+    finally:
+        data2.run_expect([0], "systemctl start seaweedfs")

@@ -68,11 +68,10 @@ def test_artifacts_are_on_the_sftp_host_under_the_configured_path(store, roundtr
 
 def test_sftp_account_has_no_shell(host, store):
     assert store.user(SFTP_USER).shell == "/usr/sbin/nologin"
-    # with the server's own key the account is accepted, but a command gets SFTP, never a shell: the channel
-    # answers an SFTP client's first packet with SSH_FXP_VERSION 3, and nothing the command would print comes back
+    # with the server's own key the account is accepted, but a command is refused by sshd itself (ForceCommand
+    # internal-sftp): its own message, then the channel closes; nothing the command would print comes back
     out = probe(host, "exec", STORE, SFTP_USER, HOME + "/.ssh/id_rsa")
-    assert out.get("sftp_reply") == {"type": 2, "version": 3}, out
-    assert "SHELL-42" not in out["output"] and "uid=" not in out["output"], out
+    assert out == {"output": "This service allows sftp connections only.\n"}, out
 
 
 def test_sftp_account_is_jailed_in_the_chroot(host):
