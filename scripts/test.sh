@@ -73,7 +73,7 @@ build() {  # the tarball installs and its modules document themselves
   ansible-galaxy collection build --output-path "$tmp" . >/dev/null
   ANSIBLE_COLLECTIONS_PATH="$tmp/installed" \
     ansible-galaxy collection install --offline --no-deps -p "$tmp/installed" "$tmp"/mlops-mlflow-*.tar.gz >/dev/null
-  for m in s3_bucket db_upgrade; do
+  for m in s3_bucket db_upgrade minio_user; do
     ANSIBLE_COLLECTIONS_PATH="$tmp/installed:$MLFLOW_REPO/.cache/collections" ansible-doc "mlops.mlflow.$m" | grep -q "RETURN VALUES"
   done
   ANSIBLE_COLLECTIONS_PATH="$tmp/installed:$MLFLOW_REPO/.cache/collections" ansible-doc -t role mlops.mlflow.server | grep -q mlflow_db_password

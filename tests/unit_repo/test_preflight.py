@@ -312,6 +312,17 @@ CASES = [
         "mlflow_seaweedfs_replication 002 keeps 3 copies of every object, but mlflow_artifacts has 2 host(s)",
     ),
     (
+        "minio user's secret is the root password",
+        {
+            "mlflow_s3_endpoint_url": None,
+            "mlflow_s3_server": "minio",
+            "mlflow_minio_root_user": "unit-minio-root",
+            "mlflow_minio_root_password": "unit-minio-pw-Xk39vQ2m",
+            "mlflow_s3_secret_key": "unit-minio-pw-Xk39vQ2m",
+        },
+        "so the role makes it MLflow's own MinIO user, limited to the bucket",
+    ),
+    (
         "s3 secret differs between servers and store",
         {
             "mlflow_s3_secret_key": None,

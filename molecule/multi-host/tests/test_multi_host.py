@@ -33,6 +33,7 @@ from mlflow_checks import (
 testinfra_hosts = group_names("mlflow_server")
 
 PG_CONNECT = os.path.join(FILES, "pg_connect.py")
+S3_PROBE = os.path.join(FILES, "s3_probe.py")
 CA = "/etc/ssl/mlflow-test-ca.pem"  # the test CA of MinIO's certificate (prepare.yml)
 
 
@@ -196,3 +197,34 @@ def test_minio_serves_tls_with_the_provided_certificate_and_its_key_leaks_nowher
     assert (key.user, key.group, key.mode) == ("root", "minio-user", 0o640)
     key_lines = private_key_lines(minio_host, key.path)
     assert_no_secret_anywhere(minio_host, key_lines, ansible_log())
+
+
+def test_mlflow_has_its_own_minio_user_limited_to_the_bucket(host, hostvars):
+    """The minio role made mlflow_s3_access_key a MinIO user through the admin API (mlops.mlflow.minio_user), with a
+    policy for the bucket only; the server holds those keys, never the root credentials."""
+    env = host.file(ENV_FILE).content_string
+    assert 'AWS_ACCESS_KEY_ID="molecule-mlflow-minio-user"' in env
+    assert hostvars["mlflow_minio_root_user"] not in env
+    root = {"accessKey": hostvars["mlflow_minio_root_user"], "secretKey": hostvars["mlflow_minio_root_password"]}
+    admin_file = "/root/probe-minio-root.json"  # the probe's root keys, for this test only
+    host.run_expect(
+        [0],
+        "umask 077; printf '%%s' %s > %s",
+        json.dumps({"identities": [{"name": "admin", "credentials": [root]}]}),
+        admin_file,
+    )
+    try:
+        report = run_env_script(host, S3_PROBE, "access", admin_file, what="s3_probe.py access", with_env_file=True)
+    finally:
+        host.run("rm -f %s", admin_file)
+    assert report == {
+        "mlflow writes its bucket": "ok",
+        "mlflow lists its bucket": "ok",
+        "mlflow creates a bucket": "AccessDenied",
+        "wrong secret": "SignatureDoesNotMatch",
+        "unknown key": "InvalidAccessKeyId",
+        "admin lists buckets": "ok",
+        "admin creates a bucket": "ok",
+        "mlflow writes the admin's bucket": "AccessDenied",
+        "admin deletes its bucket": "ok",
+    }, report

@@ -10,13 +10,21 @@
 # /minio/health/live, /ready and /cluster and passes every other request through unchanged (the Host header too):
 # SeaweedFS checks every S3 signature, and writes every object to disk (the first data directory) as it arrives.
 #
+# MinIO's admin API, the part the collection's minio_user module calls (v3: add-canned-policy, info-canned-policy,
+# add-user, user-info, idp/builtin/policy/attach): the signature is checked against the root credentials, encrypted
+# bodies are decrypted as MinIO does (madmin's format), and users become SeaweedFS identities with the actions their
+# policies allow on a bucket (s3:GetObject -> Read, s3:PutObject/DeleteObject -> Write, s3:ListBucket -> List), so
+# SeaweedFS enforces them. Only Allow statements on arn:aws:s3:::<bucket> and <bucket>/* are understood.
+#
 # What it does NOT do: erasure coding, talking to the other nodes of a distributed layout (each host serves its own
-# objects), MinIO's admin API, the console.
+# objects), the rest of the admin API, groups, the console.
 #
 #   minio server [--address [HOST]:9000] [--console-address [HOST]:9001] [--certs-dir DIR] VOLUMES...
 #   env: MINIO_ROOT_USER, MINIO_ROOT_PASSWORD (required), MINIO_VOLUMES, MINIO_OPTS (expanded by the unit)
 import argparse
 import contextlib
+import hashlib
+import hmac
 import http.client
 import http.server
 import json
@@ -25,8 +33,10 @@ import re
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -89,13 +99,177 @@ def check_volumes(volumes, port):
     return "distributed", urls, local
 
 
-def start_weed(directory, user, password, port):
+# --- MinIO's admin API (the calls of tests' minio_user module), users enforced by SeaweedFS ------------------------
+
+ADMIN = "/minio/admin/v3/"
+# Policy actions -> SeaweedFS actions on the bucket.
+ACTIONS = {
+    "s3:GetObject": "Read", "s3:PutObject": "Write", "s3:DeleteObject": "Write", "s3:AbortMultipartUpload": "Write",
+    "s3:ListMultipartUploadParts": "Write", "s3:ListBucket": "List", "s3:ListBucketMultipartUploads": "List",
+    "s3:GetObjectTagging": "Tagging", "s3:PutObjectTagging": "Tagging",
+}  # fmt: skip
+
+
+def madmin_decrypt(password, data):
+    """madmin-go's DecryptData (see plugins/module_utils/madmin.py, the client side, for the format)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+    salt, algorithm, nonce, stream = data[:32], data[32], data[33:41], data[41:]
+    if algorithm in (0, 1):
+        from argon2.low_level import Type, hash_secret_raw
+
+        key = hash_secret_raw(
+            password.encode(), salt, time_cost=1, memory_cost=65536, parallelism=4, hash_len=32, type=Type.ID
+        )
+    else:
+        key = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 8192, 32)
+    aead = ChaCha20Poly1305(key) if algorithm == 1 else AESGCM(key)
+    tag0 = aead.encrypt(nonce + struct.pack("<I", 0), b"", None)
+    chunks = [stream[i : i + 16400] for i in range(0, len(stream), 16400)]
+    return b"".join(
+        aead.decrypt(nonce + struct.pack("<I", n), chunk, bytes([0x80 if n == len(chunks) else 0]) + tag0)
+        for n, chunk in enumerate(chunks, start=1)
+    )
+
+
+def sigv4_valid(method, path, query, headers, body, user, password):
+    """Whether the request carries the root user's AWS Signature V4 over exactly these bytes."""
+    auth = headers.get("Authorization", "")
+    match = re.match(
+        r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]*)/s3/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$",
+        auth,
+    )
+    if not match or match.group(1) != user:
+        return False
+    date, region, signed, signature = match.group(2), match.group(3), match.group(4).split(";"), match.group(5)
+    if headers.get("X-Amz-Content-Sha256") != hashlib.sha256(body).hexdigest():
+        return False
+    pairs = sorted(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    canonical_query = "&".join(
+        "%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~")) for k, v in pairs
+    )
+    canonical_headers = "".join("%s:%s\n" % (h, " ".join((headers.get(h) or "").split())) for h in signed)
+    canonical = "\n".join(
+        [
+            method,
+            urllib.parse.quote(path, safe="/-_.~"),
+            canonical_query,
+            canonical_headers,
+            ";".join(signed),
+            headers["X-Amz-Content-Sha256"],
+        ]
+    )
+    scope = "%s/%s/s3/aws4_request" % (date, region)
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", headers.get("X-Amz-Date", ""), scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    key = ("AWS4" + password).encode()
+    for part in (date, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest(), signature)
+
+
+class Admin:
+    """Users and canned policies, kept in <SeaweedFS dir>/iam.json (0600) and written out as SeaweedFS identities."""
+
+    def __init__(self, directory, user, password):
+        self.directory, self.user, self.password = directory, user, password
+        self.state_file = os.path.join(directory, "iam.json")
+        self.lock = threading.Lock()
+        self.weed = None
+        self.state = {"users": {}, "policies": {}}
+        if os.path.exists(self.state_file):
+            with open(self.state_file) as handle:
+                self.state = json.load(handle)
+
+    def identities(self):
+        root = {
+            "name": "root",
+            "credentials": [{"accessKey": self.user, "secretKey": self.password}],
+            "actions": ["Admin"],
+        }
+        result = [root]
+        for access_key, user in sorted(self.state["users"].items()):
+            actions = set()
+            for name in user["policies"]:
+                for statement in self.state["policies"].get(name, {}).get("Statement", []):
+                    if statement.get("Effect") != "Allow":
+                        continue
+                    wanted = statement.get("Action", [])
+                    resources = statement.get("Resource", [])
+                    for action in [wanted] if isinstance(wanted, str) else wanted:
+                        for resource in [resources] if isinstance(resources, str) else resources:
+                            bucket = resource.removeprefix("arn:aws:s3:::").split("/")[0]
+                            if action in ACTIONS and bucket and bucket != "*":
+                                actions.add("%s:%s" % (ACTIONS[action], bucket))
+            if user["status"] == "enabled":
+                credentials = [{"accessKey": access_key, "secretKey": user["secretKey"]}]
+                result.append({"name": access_key, "credentials": credentials, "actions": sorted(actions)})
+        return {"identities": result}
+
+    def write_identities(self):
+        path = os.path.join(self.directory, "s3.json")
+        with open(os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            json.dump(self.identities(), handle)
+        os.replace(path + ".new", path)
+
+    def save(self):
+        with open(os.open(self.state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            json.dump(self.state, handle)
+        self.write_identities()
+        if self.weed is not None:
+            self.weed.send_signal(signal.SIGHUP)  # SeaweedFS reads its identities again
+            time.sleep(2)  # MinIO applies IAM changes at once; SeaweedFS reloads within a moment
+
+    def handle(self, method, path, query, headers, body):
+        """(status, JSON-able answer or bytes) for an admin request."""
+        if not sigv4_valid(method, path, query, headers, body, self.user, self.password):
+            return 403, {"Code": "SignatureDoesNotMatch", "Message": "stand-in: not signed by the root user"}
+        action, args = path[len(ADMIN) :], dict(urllib.parse.parse_qsl(query))
+        with self.lock:
+            if (method, action) == ("GET", "info-canned-policy"):
+                policy = self.state["policies"].get(args.get("name"))
+                return (
+                    (200, policy) if policy else (404, {"Code": "XMinioAdminNoSuchPolicy", "Message": "no such policy"})
+                )
+            if (method, action) == ("PUT", "add-canned-policy"):
+                document = json.loads(body)
+                if not document.get("Version"):
+                    return 400, {"Code": "XMinioMalformedIAMPolicy", "Message": "policy has no Version"}
+                self.state["policies"][args["name"]] = document
+            elif (method, action) == ("GET", "user-info"):
+                user = self.state["users"].get(args.get("accessKey"))
+                if not user:
+                    return 404, {"Code": "XMinioAdminNoSuchUser", "Message": "no such user"}
+                return 200, {"status": user["status"], "policyName": ",".join(user["policies"]), "memberOf": None}
+            elif (method, action) == ("PUT", "add-user"):
+                request = json.loads(madmin_decrypt(self.password, body))
+                user = self.state["users"].setdefault(args["accessKey"], {"policies": []})
+                user.update(secretKey=request["secretKey"], status=request.get("status", "enabled"))
+            elif (method, action) == ("POST", "idp/builtin/policy/attach"):
+                if headers.get("Content-Type") != "application/octet-stream":
+                    return 400, {"Code": "XMinioAdminInvalidArgument", "Message": "Content-Type must be octet-stream"}
+                request = json.loads(madmin_decrypt(self.password, body))
+                user = self.state["users"].get(request.get("user"))
+                if not user:
+                    return 404, {"Code": "XMinioAdminNoSuchUser", "Message": "no such user"}
+                if any(name not in self.state["policies"] for name in request["policies"]):
+                    return 404, {"Code": "XMinioAdminNoSuchPolicy", "Message": "no such policy"}
+                user["policies"] = sorted(set(user["policies"]) | set(request["policies"]))
+                # MinIO answers with encrypted JSON; the module only needs the status
+                self.save()
+                return 200, b""
+            else:
+                return 501, {"Code": "XMinioAdminNotImplemented", "Message": "stand-in: %s %s" % (method, action)}
+            self.save()
+            return 200, b""
+
+
+def start_weed(directory, user, password, port, admin):
     """SeaweedFS on 127.0.0.1 (S3 on `port`, master, volume and filer next to it); return the process."""
     os.makedirs(os.path.join(directory, "data"), exist_ok=True)
     identities = os.path.join(directory, "s3.json")
-    root = {"accessKey": user, "secretKey": password}
-    with open(os.open(identities, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        json.dump({"identities": [{"name": "root", "credentials": [root], "actions": ["Admin"]}]}, handle)
+    admin.write_identities()
     args = [
         WEED, "server", "-dir=" + os.path.join(directory, "data"), "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         "-master.port=%d" % (port + 1), "-master.telemetry=false", "-master.volumeSizeLimitMB=256",
@@ -154,7 +328,7 @@ class FrontServer(http.server.ThreadingHTTPServer):
         return sock, address
 
 
-def make_handler(backend_port):
+def make_handler(backend_port, admin):
     class Front(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -178,6 +352,16 @@ def make_handler(backend_port):
             else:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+            split = urllib.parse.urlsplit(self.path)
+            if split.path.startswith(ADMIN):
+                status, answer = admin.handle(self.command, split.path, split.query, self.headers, body or b"")
+                data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             backend = http.client.HTTPConnection("127.0.0.1", backend_port, timeout=300)
             try:
                 backend.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -244,7 +428,9 @@ def main():
     tls = os.path.exists(cert) and os.path.exists(key)
 
     backend_port = port + 10100  # SeaweedFS also opens each of its ports + 10000 for gRPC
-    weed = start_weed(os.path.join(local_dirs[0], WEED_DIR), user, password, backend_port)
+    admin = Admin(os.path.join(local_dirs[0], WEED_DIR), user, password)
+    weed = start_weed(os.path.join(local_dirs[0], WEED_DIR), user, password, backend_port, admin)
+    admin.weed = weed
 
     def stop(signum, frame):
         weed.terminate()
@@ -265,7 +451,7 @@ def main():
     if tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-    server = FrontServer((host, port), make_handler(backend_port), context)
+    server = FrontServer((host, port), make_handler(backend_port, admin), context)
     print(
         "STAND-IN MinIO (SeaweedFS S3 on 127.0.0.1:%d): %s mode, %d endpoint(s), API %s:%d%s"
         % (backend_port, mode, len(endpoints), host, port, " (TLS)" if tls else ""),
