@@ -162,26 +162,25 @@ class AdminClient:
             raise MinioAdminError(error.code, detail.get("Code", ""), detail.get("Message", "")) from None
         return decrypt_data(self.secret_key, data) if encrypted and data else data
 
-    def policy(self, name):
-        """A canned policy's document, or None when MinIO has none of that name."""
+    def _info(self, action, query, missing):
+        """The JSON answer of a GET, or None when MinIO answers with the error code `missing`."""
         try:
-            return json.loads(self.call("GET", "info-canned-policy", {"name": name}))
+            return json.loads(self.call("GET", action, query))
         except MinioAdminError as error:
-            if error.code == "XMinioAdminNoSuchPolicy":
+            if error.code == missing:
                 return None
             raise
+
+    def policy(self, name):
+        """A canned policy's document, or None when MinIO has none of that name."""
+        return self._info("info-canned-policy", {"name": name}, "XMinioAdminNoSuchPolicy")
 
     def set_policy(self, name, document):
         self.call("PUT", "add-canned-policy", {"name": name}, json.dumps(document).encode("utf-8"))
 
     def user(self, access_key):
         """{status, policyName, ...} of a user, or None when MinIO has none with that access key."""
-        try:
-            return json.loads(self.call("GET", "user-info", {"accessKey": access_key}))
-        except MinioAdminError as error:
-            if error.code == "XMinioAdminNoSuchUser":
-                return None
-            raise
+        return self._info("user-info", {"accessKey": access_key}, "XMinioAdminNoSuchUser")
 
     def set_user(self, access_key, secret_key):
         body = json.dumps({"secretKey": secret_key, "status": "enabled"}).encode("utf-8")

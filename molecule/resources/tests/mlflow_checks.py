@@ -320,6 +320,21 @@ def run_roundtrip(host, tracking_uri, size_mb=12, python=ENV_PYTHON, env=None):
     return script_report(cmd.rc, cmd.stdout, cmd.stderr, "client round trip")
 
 
+# tests/clients/s3_probe.py access, against a store that limits MLflow's keys to its bucket (SeaweedFS's identity,
+# or MinIO's user made by mlops.mlflow.minio_user): what each identity may do.
+BUCKET_SCOPED_ACCESS = {
+    "mlflow writes its bucket": "ok",
+    "mlflow lists its bucket": "ok",
+    "mlflow creates a bucket": "AccessDenied",
+    "wrong secret": "SignatureDoesNotMatch",
+    "unknown key": "InvalidAccessKeyId",
+    "admin lists buckets": "ok",
+    "admin creates a bucket": "ok",
+    "mlflow writes the admin's bucket": "AccessDenied",
+    "admin deletes its bucket": "ok",
+}
+
+
 def read_back(host, tracking_uri, roundtrip, python=ENV_PYTHON, env=None):
     """An earlier round trip's artifact and model, read again by a client on the host: {sha256, predictions}."""
     return run_env_script(
