@@ -8,7 +8,7 @@
 #                   the guide's own install, `pip install mlflow psycopg2-binary boto3` (same MLflow pin, from
 #                   the wheelhouse), made once in the container at /opt/mlflow-guide-venv: without the
 #                   collection's uvloop and httptools, uvicorn picks what the guide's users get (asyncio, h11).
-#                   BENCH_GUIDE_VENV=/opt/mlflow/venv runs it from the collection's venv instead.
+#                   BENCH_GUIDE_VENV=/opt/mlflow/current runs it from the collection's venv instead.
 #                     mlflow server --backend-store-uri postgresql+psycopg2://... --artifacts-destination
 #                       s3://<bucket> --serve-artifacts --host 0.0.0.0 --port 5001 --workers 8
 #                   (the guide's bare postgresql:// selects psycopg 3 with SQLAlchemy 2.1, which is not
@@ -67,7 +67,7 @@ record() {  # record SERVER KIND JSON
 box_client() {  # box_client ARGS...: bench_client.py in the container with the server's venv, as the admin
   MLFLOW_TRACKING_USERNAME=admin MLFLOW_TRACKING_PASSWORD=$password \
     docker exec -w /tmp -e MLFLOW_TRACKING_USERNAME -e MLFLOW_TRACKING_PASSWORD "$c" \
-    /opt/mlflow/venv/bin/python /root/bench_client.py "$@"
+    /opt/mlflow/current/bin/python /root/bench_client.py "$@"
 }
 host_client() {  # host_client ARGS...: bench_client.py on this machine, empty environment, credentials file
   (cd "$work/home" && env -i PATH=/usr/bin:/bin HOME="$work/home" LANG=C.UTF-8 MLFLOW_TRACKING_SERVER_CERT_PATH="$cert" \
@@ -78,7 +78,7 @@ memory() {  # memory UNIT: MemoryCurrent in bytes
 }
 wait_health() {  # wait_health PORT
   docker exec "$c" bash -c "for _ in \$(seq 180); do
-      /opt/mlflow/venv/bin/python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/health', timeout=2)\" 2>/dev/null && exit 0
+      /opt/mlflow/current/bin/python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/health', timeout=2)\" 2>/dev/null && exit 0
       sleep 1; done; exit 1"
 }
 measure() {  # measure NAME UNIT CLIENT URL: latency, 8 and 16 clients, memory
@@ -93,7 +93,7 @@ if $sides; then
 docker exec -i "$c" bash -s "$guide_unit" "$guide_port" "$guide_venv" "$version" <<'SH'
 set -eu
 unit=$1; port=$2; venv=$3; version=$4
-if [ ! -f "$venv/.bench-guide-$version" ] && [ "$venv" != /opt/mlflow/venv ]; then
+if [ ! -f "$venv/.bench-guide-$version" ] && [ "$venv" != /opt/mlflow/current ]; then
   echo "(a) guide: installing mlflow==$version psycopg2-binary boto3 into $venv (once)"
   rm -rf "$venv"; python3 -m venv "$venv"
   PIP_CONFIG_FILE=/dev/null "$venv/bin/pip" install -q --disable-pip-version-check --no-index --find-links /opt/wheelhouse \
@@ -121,7 +121,7 @@ measure direct mlflow box_client http://127.0.0.1:5000
 measure proxy mlflow host_client "https://localhost:$port"
 # Transfers: through the proxy from this machine vs boto3 straight to the store in the container.
 record proxy transfer "$(host_client transfer "https://localhost:$port" "$mb")"
-record s3 transfer "$(docker exec -w /tmp "$c" /opt/mlflow/venv/bin/python /root/bench_client.py s3 /etc/mlflow/mlflow.env "$mb")"
+record s3 transfer "$(docker exec -w /tmp "$c" /opt/mlflow/current/bin/python /root/bench_client.py s3 /etc/mlflow/mlflow.env "$mb")"
 fi
 
 if $variants; then
@@ -144,7 +144,7 @@ SH
   variant "variant: 8 workers" MLFLOW_WORKERS=8
   variant "variant: asyncio loop" "MLFLOW_UVICORN_OPTS=--loop asyncio"
   # uvicorn's default parser is httptools when installed, else h11 (pure Python): compare both when it is.
-  if docker exec "$c" /opt/mlflow/venv/bin/python -c 'import httptools' 2>/dev/null; then
+  if docker exec "$c" /opt/mlflow/current/bin/python -c 'import httptools' 2>/dev/null; then
     variant "variant: h11 parser" "MLFLOW_UVICORN_OPTS=--http h11"
   else
     echo "variants: httptools is not installed in the server's venv, uvicorn parses HTTP with h11"

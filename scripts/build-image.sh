@@ -75,14 +75,15 @@ build_ready() {  # build_ready PLATFORM: inputs are the bare image, the bake scr
   local image="mlops-mlflow-test:$1" ready="mlops-mlflow-test:$1-ready" req mlflow_req hash name t0=$SECONDS
   req="$here/tests/wheelhouse-requirements.txt"
   mlflow_req=$(grep -E '^mlflow==' "$req")
+  local constraints="$here/roles/python_env/files/constraints/${mlflow_req/==/-}.txt"
   local packages; read -ra packages <<<"$(python "$here/tests/images/packages.py" "$vars")"
-  hash=$(echo "$(docker image inspect -f '{{ .Id }}' "$image") ${packages[*]} $(inputs_hash "$here/tests/images/bake.sh" "$req")" \
+  hash=$(echo "$(docker image inspect -f '{{ .Id }}' "$image") ${packages[*]} $(inputs_hash "$here/tests/images/bake.sh" "$req" "$constraints")" \
     | sha256sum | cut -c1-16)
   if current "$ready" "$hash"; then echo "image $ready current"; return 0; fi
   name="mlops-mlflow-bake-$1-$$"
   docker rm -f "$name" >/dev/null 2>&1 || true
   docker run --name "$name" -v "$MLFLOW_WHEELHOUSE:/opt/wheelhouse:ro" -v "$MLFLOW_APT_CACHE:/var/cache/apt/archives" \
-    -v "$here/tests/images/bake.sh:/usr/local/sbin/mlops-bake:ro" "$image" /usr/local/sbin/mlops-bake "$mlflow_req" "${packages[@]}"
+    -v "$here/tests/images/bake.sh:/usr/local/sbin/mlops-bake:ro" -v "$constraints:/opt/mlflow-constraints.txt:ro" "$image" /usr/local/sbin/mlops-bake "$mlflow_req" "${packages[@]}"
   docker commit --change 'CMD ["/lib/systemd/systemd"]' --change "LABEL mlops.inputs=$hash" "$name" "$ready" >/dev/null
   docker rm "$name" >/dev/null
   echo "image $ready built in $((SECONDS - t0)) s ($(docker image inspect -f '{{ .Size }}' "$ready" | numfmt --to=iec))"

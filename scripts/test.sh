@@ -86,8 +86,26 @@ platform_of() {  # platform_of SCENARIO[@PLATFORM]: the platform it runs on (Deb
 }
 
 molecule_test() {  # molecule_test SCENARIO[@PLATFORM]
-  ( mlflow_platform "$(platform_of "$1")"; molecule test -s "${1%@*}" 2>&1 | python3 scripts/phase-times.py
+  ( mlflow_platform "$(platform_of "$1")"
+    if [ "${1%@*}" = default ] && [ "$MLFLOW_TEST_PLATFORM" != debian12 ]; then
+      platform_sequence "${1%@*}" 2>&1 | python3 scripts/phase-times.py
+    else
+      molecule test -s "${1%@*}" 2>&1 | python3 scripts/phase-times.py
+    fi
     exit "${PIPESTATUS[0]}" )
+}
+
+# The default scenario on the platforms other than Debian 12: what depends on the platform (install from the
+# platform's packages, idempotence, verify). Its check step and its side effect (a package change, a schema
+# upgrade) exercise the roles' logic, not the platform: on Debian 12 only (the tests that read their results skip).
+platform_sequence() {  # platform_sequence SCENARIO
+  local rc=0 action
+  molecule destroy -s "$1"
+  for action in syntax create prepare converge idempotence verify; do
+    molecule "$action" -s "$1" || { rc=$?; break; }
+  done
+  molecule destroy -s "$1"
+  return "$rc"
 }
 
 # A scenario runs on Debian 12 unless named SCENARIO@PLATFORM (tests/images/platforms.sh). The default scenario,
@@ -98,7 +116,7 @@ molecule_scenarios() {
   scripts/docker-engine.sh
   scripts/wheelhouse.sh
   local scenarios=("$@")
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default default@debian13 default@ubuntu2404 sftp multi-host scale-out
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(default default@debian13 default@ubuntu2404 upgrade sftp multi-host scale-out
     minio-distributed conda resilience)
   # conda-real needs the real Miniforge installer and conda-forge: opt-in, on online machines.
   [ "${MLFLOW_TEST_REAL_CONDA:-0}" != 1 ] || [ $# -gt 0 ] || scenarios+=(conda-real)

@@ -8,6 +8,8 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$MLFLOW_REPO/tests/images/platforms.sh"
 req="$MLFLOW_REPO/tests/wheelhouse-requirements.txt"
+# Older MLflow versions the upgrade scenario starts from: wheels for the tool venv's Python (Debian 12's) only.
+old_reqs=("$MLFLOW_REPO"/tests/wheelhouse-requirements-mlflow-*.txt)
 pip=("$MLFLOW_REPO/.venv/bin/python" -m pip)
 own=$("${pip[0]}" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 pythons=()
@@ -15,11 +17,14 @@ for platform in "${PLATFORMS[@]}"; do
   platform_vars "$platform"
   [ "$python" = "$own" ] || [[ " ${pythons[*]} " == *" $python "* ]] || pythons+=("$python")
 done
-stamp="$MLFLOW_WHEELHOUSE/.stamp-$(echo "${pythons[*]}" | cat - "$req" | sha256sum | cut -c1-16)"
+stamp="$MLFLOW_WHEELHOUSE/.stamp-$(echo "${pythons[*]}" | cat - "$req" "${old_reqs[@]}" "$MLFLOW_REPO"/roles/python_env/files/constraints/*.txt | sha256sum | cut -c1-16)"
 [ -f "$stamp" ] && exit 0
 mkdir -p "$MLFLOW_WHEELHOUSE"
 quiet() { "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test "${PIPESTATUS[0]}" = 0; }
 quiet "${pip[@]}" wheel -q --disable-pip-version-check -r "$req" -w "$MLFLOW_WHEELHOUSE"
+for old in "${old_reqs[@]}"; do
+  quiet "${pip[@]}" wheel -q --disable-pip-version-check -r "$old" -w "$MLFLOW_WHEELHOUSE"
+done
 platforms=(--platform manylinux2014_x86_64)
 for glibc in $(seq 17 39); do platforms+=(--platform "manylinux_2_${glibc}_x86_64"); done
 for py in "${pythons[@]}"; do

@@ -26,6 +26,13 @@ SCHEMAS = {
 # basic-auth databases from before MLflow 3.6 have the tables but no version table; MLflow stamps them
 # with its first auth revision before migrating (mlflow.server.auth.db.utils), and so does this helper.
 AUTH_LEGACY_REVISION = "8606fa83a998"
+# MLflow 3.x's auth migration "migrate_permissions_to_roles" copies the per-resource permission tables of
+# MLflow 2.x (experiment_permissions, registered_model_permissions, ...) into roles and skips every row whose
+# permission is NO_PERMISSIONS: in 2.x such a row denies the user the resource, afterwards the user gets the
+# server's default_permission. Before that revision runs, the helper lists those rows.
+AUTH_ROLES_REVISION = "e5f6a7b8c9d0"
+DENY_PERMISSION = "NO_PERMISSIONS"
+LISTED_DENIES = 20
 
 
 def _migrations_dir(schema):
@@ -134,6 +141,54 @@ def _current_revisions(engine, schema):
         return sorted(r[0] for r in rows), tables
 
 
+def legacy_denies(conn, limit=LISTED_DENIES):
+    """(total, rows) of the NO_PERMISSIONS rows the migration to roles drops, at most ``limit`` rows listed.
+
+    Looks at every table whose name ends with ``_permissions`` and that has the columns ``user_id`` and
+    ``permission`` (the legacy per-resource tables; role_permissions has no user_id). Each row is
+    ``{"table", "username", "resource"}``: the resource is the value of the table's other columns (not
+    ``id``), joined with "/" when there are several (registered_model_permissions: name/workspace).
+    Table and column names come from the inspector and go through SQLAlchemy's quoting, never into SQL text.
+    """
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(conn)
+    table_names = inspector.get_table_names()
+    users = sa.table("users", sa.column("id"), sa.column("username")) if "users" in table_names else None
+    total, rows = 0, []
+    for name in sorted(table_names):
+        if not name.endswith("_permissions"):
+            continue
+        columns = [column["name"] for column in inspector.get_columns(name)]
+        if "user_id" not in columns or "permission" not in columns:
+            continue
+        resource_columns = [c for c in columns if c not in ("id", "user_id", "permission")]
+        table = sa.table(name, *(sa.column(c) for c in ["user_id", "permission"] + resource_columns))
+        denied = table.c.permission == DENY_PERMISSION
+        count = conn.execute(sa.select(sa.func.count()).select_from(table).where(denied)).scalar() or 0
+        total += count
+        if not count or len(rows) >= limit:
+            continue
+        resource = [table.c[c] for c in resource_columns]
+        if users is None:
+            query = sa.select(table.c.user_id, sa.null().label("username"), *resource).select_from(table)
+        else:
+            query = sa.select(table.c.user_id, users.c.username.label("username"), *resource).select_from(
+                table.outerjoin(users, users.c.id == table.c.user_id)
+            )
+        query = query.where(denied).order_by(table.c.user_id, *resource).limit(limit - len(rows))
+        for row in conn.execute(query):
+            values = list(row)
+            rows.append(
+                {
+                    "table": name,
+                    "username": values[1] if values[1] is not None else "user_id=%s" % values[0],
+                    "resource": "/".join("" if v is None else str(v) for v in values[2:]),
+                }
+            )
+    return total, rows
+
+
 def _reply(answer):
     """The answer, one JSON line on stdout (the module takes the last line that starts with "{")."""
     sys.stdout.write(json.dumps(answer) + "\n")
@@ -169,7 +224,15 @@ def main():
                 "the database was migrated by a newer MLflow. Install that MLflow version (or newer) "
                 "instead of downgrading" % (", ".join(unknown), answer["mlflow_version"])
             )
-        elif pending and request.get("apply"):
+            _reply(answer)
+            return
+        if schema == "auth" and any(p["revision"] == AUTH_ROLES_REVISION for p in pending):
+            with engine.connect() as conn:
+                total, rows = legacy_denies(conn)
+            answer["denies"] = {"total": total, "rows": rows}
+        # the module refuses too (mlflow_db.summarize); this keeps the rows even if one appeared in between
+        refused = answer.get("denies", {}).get("total") and request.get("dropped_permissions") != "drop"
+        if pending and request.get("apply") and not refused:
             if schema == "auth":
                 from mlflow.server.auth.db.utils import migrate
 

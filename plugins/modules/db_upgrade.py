@@ -49,8 +49,28 @@ options:
     choices: [tracking, auth]
     default: tracking
     version_added: 0.2.0
+  dropped_permissions:
+    description:
+      - What to do with NO_PERMISSIONS grants of a basic-auth database from MLflow 2.x when the pending
+        migrations include MLflow's C(e5f6a7b8c9d0) (migrate_permissions_to_roles), which moves the
+        per-resource permission tables (C(experiment_permissions), C(registered_model_permissions), ...) to
+        MLflow 3.x roles.
+      - That migration drops every grant with permission C(NO_PERMISSIONS), which in MLflow 2.x denies the user
+        the resource; afterwards the user has the server's C(default_permission) (C(READ) unless set otherwise)
+        on it.
+      - V(refuse) fails, changing nothing (in check mode too), when there are such grants, and lists them. Remove
+        or change them with the MLflow 2.x API first, or set the server's C(default_permission) to
+        C(NO_PERMISSIONS) (then dropping them changes nothing) and use V(drop).
+      - V(drop) runs the migration anyway; RV(dropped_permissions) lists the grants it dropped.
+      - Only used with O(schema=auth).
+    type: str
+    choices: [refuse, drop]
+    default: refuse
+    version_added: 0.4.0
 notes:
   - Back up the database before upgrading; the server role of this collection does so automatically.
+  - The legacy permission tables stay in the database after MLflow's migration to roles (MLflow no longer reads
+    them), so the dropped grants can still be looked up there.
 """
 
 EXAMPLES = r"""
@@ -73,6 +93,14 @@ EXAMPLES = r"""
     python: /opt/mlflow/venv/bin/python
     backend_store_uri: "postgresql+psycopg2://mlflow:{{ mlflow_db_password | urlencode }}@127.0.0.1:5432/mlflow_auth"
     schema: auth
+  no_log: true
+
+- name: Migrate a basic-auth database from MLflow 2.x whose server denies by default (default_permission NO_PERMISSIONS)
+  mlops.mlflow.db_upgrade:
+    python: /opt/mlflow/venv/bin/python
+    backend_store_uri: "postgresql+psycopg2://mlflow:{{ mlflow_db_password | urlencode }}@127.0.0.1:5432/mlflow_auth"
+    schema: auth
+    dropped_permissions: drop
   no_log: true
 """
 
@@ -102,6 +130,37 @@ initialized:
   description: Whether the database was empty and its tables were created.
   returned: always
   type: bool
+dropped_permissions:
+  description:
+    - NO_PERMISSIONS grants of the legacy permission tables that MLflow's migration to roles
+      (C(e5f6a7b8c9d0)) dropped, or in check mode or when refused would drop, at most 20.
+    - Empty unless that migration is pending on an O(schema=auth) database.
+    - C(resource) is the value of the table's resource column, or of its resource columns joined with
+      C(/), for example experiment ID/scorer name for C(scorer_permissions).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.4.0
+  contains:
+    table:
+      description: The legacy permission table.
+      type: str
+      sample: experiment_permissions
+    username:
+      description: The user the grant denied the resource.
+      type: str
+      sample: alice
+    resource:
+      description: The resource, for example an experiment ID or a registered model name.
+      type: str
+      sample: "1"
+  sample: [{"table": "experiment_permissions", "username": "alice", "resource": "1"}]
+dropped_permissions_count:
+  description: How many such grants there are; RV(dropped_permissions) lists at most 20 of them.
+  returned: always
+  type: int
+  version_added: 0.4.0
+  sample: 1
 """
 
 import os
@@ -115,7 +174,9 @@ def run_helper(module, apply):
     cmd = [module.params["python"], "-c", helper_source()]
     rc, out, err = module.run_command(
         cmd,
-        data=encode_request(module.params["backend_store_uri"], apply, module.params["schema"]),
+        data=encode_request(
+            module.params["backend_store_uri"], apply, module.params["schema"], module.params["dropped_permissions"]
+        ),
         binary_data=True,
         environ_update={"PYTHONDONTWRITEBYTECODE": "1"},
     )
@@ -143,6 +204,7 @@ def main():
             backend_store_uri=dict(type="str", required=True, no_log=True),
             python=dict(type="path", required=True),
             schema=dict(type="str", choices=["tracking", "auth"], default="tracking"),
+            dropped_permissions=dict(type="str", choices=["refuse", "drop"], default="refuse"),
         ),
         supports_check_mode=True,
     )
@@ -153,14 +215,14 @@ def main():
         )
 
     answer = run_helper(module, apply=False)
-    failure, result = summarize(answer, check_mode=True)
+    failure, result = summarize(answer, check_mode=True, dropped_permissions=module.params["dropped_permissions"])
     if failure or not result["pending"] or module.check_mode:
         if failure:
             module.fail_json(msg=failure, **result)
         module.exit_json(**result)
 
     answer = run_helper(module, apply=True)
-    failure, result = summarize(answer, check_mode=False)
+    failure, result = summarize(answer, check_mode=False, dropped_permissions=module.params["dropped_permissions"])
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)

@@ -27,6 +27,7 @@ GENERATED = {
     "mlflow_seaweedfs_admin_secret_key": lambda: secrets.token_urlsafe(30),
     "mlflow_auth_admin_password": lambda: secrets.token_urlsafe(18),
     "mlflow_auth_secret_key": lambda: secrets.token_hex(32),
+    "mlflow_crypto_kek_passphrase": lambda: secrets.token_hex(32),
 }
 
 

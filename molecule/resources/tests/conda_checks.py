@@ -19,7 +19,8 @@ def role_default(name):
 
 
 CONDA_PREFIX = role_default("mlflow_python_env_conda_prefix")
-ENV_DIR = CONDA_PREFIX + "/envs/" + role_default("mlflow_python_env_conda_env_name")
+# One environment per MLflow version: <prefix>/envs/<name>-<version>
+ENV_DIR = CONDA_PREFIX + "/envs/" + role_default("mlflow_python_env_conda_env_name") + "-" + pinned_mlflow_version()
 ENV_PYTHON = ENV_DIR + "/bin/python"
 # Where the role downloads the installer (roles/python_env/tasks/conda.yml), on the test host.
 INSTALLER_DOWNLOAD = "/var/tmp/mlflow-conda-installer.sh"  # noqa: S108 - the role's path, checked, not used

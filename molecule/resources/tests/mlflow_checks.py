@@ -15,7 +15,8 @@ import pytest
 RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The programs the tests run on the hosts (shared with scripts/deploy-local.sh's smoke test)
 FILES = os.path.normpath(os.path.join(RESOURCES, "..", "..", "tests", "clients"))
-ENV_PYTHON = "/opt/mlflow/venv/bin/python"
+# The link the server role points at the environment the servers run (python_env: one venv per MLflow version)
+ENV_PYTHON = "/opt/mlflow/current/bin/python"
 SYSTEM_PYTHON = "/usr/bin/python3"
 ENV_FILE = "/etc/mlflow/mlflow.env"
 # Clients run with root's HOME: MLflow's credentials file there (~/.mlflow/credentials, written by
@@ -37,6 +38,7 @@ SECRET_NAMES = [
     "mlflow_seaweedfs_cluster_secret",
     "mlflow_auth_admin_password",
     "mlflow_auth_secret_key",
+    "mlflow_crypto_kek_passphrase",
 ]
 
 

@@ -16,6 +16,7 @@ from mlflow_checks import (
     ACCESS_LOG,
     API,
     CLIENT_PYTHON,
+    FILES,
     MULTIPART,
     SYSTEM_PYTHON,
     access_log_length,
@@ -26,6 +27,8 @@ from mlflow_checks import (
     assert_run_artifact_in_bucket,
     assert_run_rows_in_postgresql,
     default_ipv4,
+    env_script_command,
+    failed_tasks,
     group_hosts,
     group_names,
     http_response,
@@ -34,6 +37,7 @@ from mlflow_checks import (
     private_key_lines,
     read_back,
     roundtrip_command,
+    run_playbook,
     run_roundtrip,
     script_report,
     server_info,
@@ -181,19 +185,36 @@ def wait_for_file(host, path, timeout):
         time.sleep(2)
 
 
+def start_in_background(host, unit, command, out):
+    """Run command on host in a transient unit, its stdout, stderr and exit code into out.json, .err, .rc."""
+    host.run("rm -f %s.json %s.err %s.rc", out, out, out)
+    host.run_expect(
+        [0],
+        "systemd-run --unit=%s --collect /bin/sh -c %s",
+        unit,
+        "%s > %s.json 2> %s.err; echo $? > %s.rc" % (command, out, out, out),
+    )
+
+
+def background_report(host, out, timeout, what):
+    """The JSON report of a start_in_background command, once it has finished (at most timeout s)."""
+    wait_for_file(host, out + ".rc", timeout)
+    return script_report(
+        int(host.file(out + ".rc").content_string),
+        host.file(out + ".json").content_string,
+        host.file(out + ".err").content_string,
+        what=what,
+    )
+
+
 def test_stopping_one_tracking_server_does_not_break_the_client(host, proxy, apps, app_addresses, url, client_env):
     app1 = apps[0]
     app1_address = app_addresses[app1.backend.get_hostname()]
     out = "/root/roundtrip-during-stop"
-    host.run("rm -f %s.json %s.err %s.rc", out, out, out)
     command = roundtrip_command(host, url, 60, python=CLIENT_PYTHON, env=client_env)
     since = access_log_length(proxy)
     # in the background (a transient unit), so the server can be stopped while the client works
-    host.run_expect(
-        [0],
-        "systemd-run --unit=scale-out-roundtrip --collect /bin/sh -c %s",
-        "%s > %s.json 2> %s.err; echo $? > %s.rc" % (command, out, out, out),
-    )
+    start_in_background(host, "scale-out-roundtrip", command, out)
     try:
         # stop app1 once the client has started talking to the servers
         deadline = time.monotonic() + 120
@@ -202,13 +223,7 @@ def test_stopping_one_tracking_server_does_not_break_the_client(host, proxy, app
             time.sleep(1)
         app1.run_expect([0], "systemctl stop mlflow")
         assert not host.file(out + ".rc").exists, "the client had finished before app1 stopped"
-        wait_for_file(host, out + ".rc", 600)
-        report = script_report(
-            int(host.file(out + ".rc").content_string),
-            host.file(out + ".json").content_string,
-            host.file(out + ".err").content_string,
-            what="client round trip while app1 stopped",
-        )
+        report = background_report(host, out, 600, "client round trip while app1 stopped")
         assert report["size_bytes"] == 60 * 1024 * 1024
 
         # and a whole round trip with app1 down: every request is answered by the other server
@@ -378,3 +393,48 @@ def test_artifacts_stay_readable_with_one_store_host_down(host, stores, apps, ro
         assert report == {"sha256": roundtrip["sha256"], "predictions": [2, 4, 6]}, report
     finally:
         data2.run_expect([0], "systemctl start seaweedfs")
+
+
+def test_a_config_change_rolls_through_the_servers_with_no_failed_request(host, apps, url, client_env):
+    """The site playbook with one server setting changed (an extra environment variable): each server leaves the
+    proxy's rotation, restarts, answers /health and comes back, one at a time. A client logs metrics and reads an
+    artifact through the proxy the whole time, with MLflow's client retries off: not one request fails."""
+    site = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "site.yml")
+    pids = {app.backend.get_hostname(): app.check_output("systemctl show -p MainPID --value mlflow") for app in apps}
+    out, stop = "/root/roll-load", "/root/roll-load.stop"
+    host.run("rm -f %s", stop)
+    command = env_script_command(
+        host,
+        os.path.join(FILES, "roll_load.py"),
+        url,
+        stop,
+        python=CLIENT_PYTHON,
+        env={**client_env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"},
+    )
+    start_in_background(host, "scale-out-roll-load", command, out)
+    started = time.monotonic()
+    try:
+        time.sleep(5)
+        result = run_playbook(
+            site,
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            extra_vars={"mlflow_server_extra_env": {"MLFLOW_ROLL_TEST": "1"}},
+            env={"ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOG_PATH": "/dev/null"},
+            timeout=1200,
+        )
+        took = time.monotonic() - started
+        time.sleep(3)
+    finally:
+        host.run("touch %s", stop)
+    load = background_report(host, out, 120, "client load during the rolling restart")
+    assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
+    print(
+        "\nROLLING restart of %d servers (site playbook %.0f s): %d client requests, %d failed, %d metric steps logged"
+        % (len(apps), took, load["requests"], load["failures"], load["logged"])
+    )
+    for app in apps:
+        name = app.backend.get_hostname()
+        assert app.check_output("systemctl show -p MainPID --value mlflow") != pids[name], name + " did not restart"
+        assert 'MLFLOW_ROLL_TEST="1"' in app.file("/etc/mlflow/mlflow.env").content_string
+    assert load["failures"] == 0, load["errors"]
+    assert load["requests"] > 20 and load["logged"] == load["steps"] - load["failures"], load

@@ -1,0 +1,303 @@
+"""Version upgrade from MLflow 2.20.3 (the seed guide's) to the collection's default with the site playbook, on two
+tracking servers behind the proxy with authentication on, and the day-2 jobs on the upgraded servers: the backup
+timer's dump and a restore, gc, metrics. The tests run in order; the upgrade is a module fixture. Clients run on the
+proxy's host and reach MLflow by the public name only (prepare.yml resolves it to 127.0.0.1)."""
+
+import json
+import os
+import time
+
+import pytest
+from mlflow_checks import (
+    FILES,
+    SYSTEM_PYTHON,
+    bucket_objects,
+    copy_script,
+    env_command,
+    failed_tasks,
+    pinned_mlflow_version,
+    run_env_script,
+    run_playbook,
+    sql,
+)
+
+testinfra_hosts = ["mlflow-up-aio"]
+
+SITE = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks", "site.yml")
+RESTORE = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks", "restore.yml")
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+OLD, NEW = "2.20.3", pinned_mlflow_version()
+OLD_PYTHON = "/opt/mlflow/envs/mlflow-%s/bin/python" % OLD
+NEW_PYTHON = "/opt/mlflow/envs/mlflow-%s/bin/python" % NEW
+URL = "https://mlflow.upgrade.test"
+CERT = "/etc/nginx/mlflow-tls/mlflow.upgrade.test.crt"
+CLIENT_ENV = {"MLFLOW_TRACKING_SERVER_CERT_PATH": CERT}
+DATA = os.path.join(FILES, "upgrade_data.py")
+JSON_RUN = {"ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOG_PATH": "/dev/null"}
+SERVERS = ["mlflow-up-aio", "mlflow-up-app2"]
+
+
+def data(host, *args, python=NEW_PYTHON):
+    return run_env_script(host, DATA, *args, what="upgrade_data.py %s" % args[0], python=python, env=CLIENT_ENV)
+
+
+def site(extra_vars=None):
+    return run_playbook(SITE, INVENTORY, extra_vars=extra_vars, env=JSON_RUN, timeout=1500)
+
+
+def changed_count(result):
+    return sum(stats["changed"] for stats in json.loads(result.stdout)["stats"].values())
+
+
+def report(line):
+    print("\nUPGRADE " + line)
+
+
+def unit_of(server):
+    return server.file("/etc/systemd/system/mlflow.service").content_string
+
+
+def longest_outage(log):
+    """Longest stretch (s) of the probe's log without a 200, from the first failure to the next 200."""
+    longest, down_since, failed = 0.0, None, 0
+    for line in log.splitlines():
+        when, status = line.split()
+        if status != "200":
+            failed += 1
+            down_since = float(when) if down_since is None else down_since
+        elif down_since is not None:
+            longest, down_since = max(longest, float(when) - down_since), None
+    return longest, failed
+
+
+@pytest.fixture(scope="module")
+def servers(host):
+    import testinfra
+
+    return {name: testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY) for name in SERVERS}
+
+
+def test_the_old_version_runs_from_its_constraints_file(host, servers):
+    """Each server runs MLflow 2.20.3 from its own versioned venv, installed exactly as the shipped constraints
+    file pins it (SQLAlchemy below 2.1, which 2.20.3's server needs)."""
+    for name, server in servers.items():
+        assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % OLD in unit_of(server), name
+        pinned = dict(
+            line.split("==")
+            for line in server.file(OLD_PYTHON.replace("/bin/python", ".constraints.txt")).content_string.splitlines()
+            if "==" in line
+        )
+        frozen = dict(
+            line.lower().replace("_", "-").split("==")
+            for line in server.check_output("%s -m pip freeze --all", OLD_PYTHON).splitlines()
+            if "==" in line
+        )
+        assert frozen["mlflow"] == OLD and frozen["sqlalchemy"].startswith("2.0."), name
+        differ = {pkg: (v, pinned[pkg]) for pkg, v in frozen.items() if pkg in pinned and pinned[pkg] != v}
+        assert not differ, (name, differ)
+        unpinned = [pkg for pkg in frozen if pkg not in pinned and pkg not in ("pip", "setuptools", "wheel")]
+        assert not unpinned, (name, unpinned)
+
+
+@pytest.fixture(scope="module")
+def written(host):
+    return data(host, "write", URL, python=OLD_PYTHON)
+
+
+def test_a_2_20_3_client_writes_runs_models_and_users(written):
+    assert written["predictions"] == [1.0, 3.0, 5.0, 11.0]
+
+
+def test_the_upgrade_is_refused_while_mlflow_would_drop_a_no_permissions_grant(host, servers, written):
+    """dave may not see the experiment (NO_PERMISSIONS): MLflow 3's auth migration would drop that grant and give
+    him READ. The site playbook stops before anything the servers run changes, naming the grant and the variable."""
+    data(host, "deny", URL, "grant", python=OLD_PYTHON)
+    revision = sql(host, "SELECT version_num FROM alembic_version")
+    result = site({"mlflow_version": NEW})
+    try:
+        assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+        messages = " ".join(message for _, message in failed_tasks(result.stdout))
+        assert "dave" in messages and "NO_PERMISSIONS" in messages, messages
+        assert "mlflow_auth_dropped_permissions" in messages, messages
+        assert sql(host, "SELECT version_num FROM alembic_version") == revision
+        for name, server in servers.items():
+            assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % OLD in unit_of(server), name
+            assert server.service("mlflow").is_running, name
+    finally:
+        data(host, "deny", URL, "revoke", python=OLD_PYTHON)
+
+
+@pytest.fixture(scope="module")
+def upgraded(host, written):
+    """The site playbook with the default mlflow_version, while a probe asks /health through the proxy."""
+    probe = copy_script(host, os.path.join(FILES, "health_probe.py"))
+    host.run("rm -f /root/probe.stop /root/probe.log")
+    host.run_expect(
+        [0], "setsid nohup %s %s %s/health %s /root/probe.stop >/root/probe.log 2>&1 &", SYSTEM_PYTHON, probe, URL, CERT
+    )
+    started = time.monotonic()
+    result = site({"mlflow_version": NEW})
+    took = time.monotonic() - started
+    host.run("touch /root/probe.stop")
+    time.sleep(0.5)
+    outage, failed = longest_outage(host.file("/root/probe.log").content_string)
+    report(
+        "%s -> %s, 2 servers, schema migrated: site playbook %.0f s, /health through the proxy unanswered for %.1f s "
+        "(%d failed probes)" % (OLD, NEW, took, outage, failed)
+    )
+    return result, outage
+
+
+def test_the_site_playbook_upgrades_both_servers(upgraded, servers):
+    result, _outage = upgraded
+    assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
+    for name, server in servers.items():
+        assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % NEW in unit_of(server), name
+        assert server.file("/opt/mlflow/current").linked_to == "/opt/mlflow/envs/mlflow-%s" % NEW, name
+        assert server.file("/etc/mlflow/mlflow-version").content_string.strip() == NEW, name
+        # the previous environment stays until the next version change (a way back with the dump)
+        assert server.file(OLD_PYTHON).exists, name
+
+
+def test_both_databases_were_dumped_before_the_migration(host, upgraded):
+    dumps = host.check_output("ls /var/backups/mlflow").split()
+    assert any(d.startswith("mlflow-") and d.endswith(".pgc") and "scheduled" not in d for d in dumps), dumps
+    assert any(d.startswith("mlflow_auth-") and d.endswith(".pgc") and "scheduled" not in d for d in dumps), dumps
+
+
+def test_everything_written_by_2_20_3_reads_back_with_the_new_client(host, upgraded, written):
+    back = data(host, "check", URL)
+    assert back["run_id"] == written["run_id"] and back["runs"] == 1
+    assert (back["param"], back["tag"]) == ("0.5", "written-by-2.20.3")
+    assert back["loss_steps"] == 50 and back["loss_last"] == pytest.approx(1 / 50)
+    assert back["sha256"] == written["sha256"]
+    assert back["model_version"] == written["model_version"]
+    assert back["predictions"] == written["predictions"]
+    assert back["carol_run"]
+
+
+def test_a_second_run_changes_nothing(upgraded):
+    result = site({"mlflow_version": NEW})
+    assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
+    assert changed_count(result) == 0, [
+        (task["task"]["name"], h)
+        for play in json.loads(result.stdout)["plays"]
+        for task in play["tasks"]
+        for h, outcome in task["hosts"].items()
+        if outcome.get("changed")
+    ]
+
+
+def test_a_downgrade_is_refused_before_anything_changes(host, upgraded, servers):
+    result = site({"mlflow_version": OLD})
+    assert result.returncode == 2
+    messages = " ".join(message for _, message in failed_tasks(result.stdout))
+    assert "mlflow_version %s is older than MLflow %s" % (OLD, NEW) in messages, messages
+    for name, server in servers.items():
+        assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % NEW in unit_of(server), name
+
+
+# Python lines that read the admin's login from root's MLflow credentials file into `auth` (a header dict).
+CREDENTIALS = (
+    "import base64, configparser, ssl, urllib.request\n"
+    "p = configparser.ConfigParser(); p.read('/root/.mlflow/credentials')\n"
+    "auth = {'Authorization': 'Basic ' + base64.b64encode(('%s:%s' % (p['mlflow']['mlflow_tracking_username'], "
+    "p['mlflow']['mlflow_tracking_password'])).encode()).decode()}\n"
+)
+
+
+def metrics_total(server):
+    """Sum of mlflow_http_request_total on this server's /metrics (admin login, the server's own port)."""
+    cmd = server.run(
+        env_command(
+            [
+                SYSTEM_PYTHON,
+                "-c",
+                CREDENTIALS
+                + "host = open('/etc/mlflow/mlflow.env').read().split('MLFLOW_HOST=')[1].split()[0].strip('\"')\n"
+                "r = urllib.request.Request('http://%s:5000/metrics' % host, headers=auth)\n"
+                "print(urllib.request.urlopen(r, timeout=10).read().decode())",
+            ]
+        )
+    )
+    assert cmd.rc == 0, cmd.stderr
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in cmd.stdout.splitlines()
+        if line.startswith("mlflow_http_request_total")
+    )
+
+
+def test_every_server_counts_requests_for_prometheus_and_the_proxy_hides_them(host, servers, upgraded):
+    before = {name: metrics_total(server) for name, server in servers.items()}
+    requests = 40
+    cmd = host.run(
+        env_command(
+            [
+                SYSTEM_PYTHON,
+                "-c",
+                CREDENTIALS + "c = ssl.create_default_context(cafile=%r)\n"
+                "for _ in range(%d):\n"
+                "    urllib.request.urlopen(urllib.request.Request(%r, headers=auth), timeout=10, context=c).read()"
+                % (CERT, requests, URL + "/api/2.0/mlflow/experiments/search?max_results=1"),
+            ]
+        )
+    )
+    assert cmd.rc == 0, cmd.stderr
+    after = {name: metrics_total(server) for name, server in servers.items()}
+    report(
+        "metrics: mlflow_http_request_total before %s, after %d API requests through the proxy %s"
+        % (before, requests, after)
+    )
+    assert all(after[name] > before[name] for name in servers), (before, after)
+    status = host.check_output("curl -s -o /dev/null -w '%%{http_code}' --cacert %s -u admin:x %s/metrics", CERT, URL)
+    assert status == "404"
+
+
+def test_gc_removes_a_long_deleted_run_from_postgresql_and_the_bucket(host, upgraded):
+    runs = data(host, "gc-setup", URL)
+    prefix = "%s/" % runs["experiment_id"]
+    time.sleep(22)  # mlflow_server_gc_older_than: 20s
+    host.run_expect([0], "systemctl start mlflow-gc.service")
+    assert sql(host, "SELECT count(*) FROM runs WHERE run_uuid = '%s'" % runs["deleted"]) == "0"
+    assert sql(host, "SELECT count(*) FROM runs WHERE run_uuid = '%s'" % runs["live"]) == "1"
+    objects = bucket_objects(host, "mlflow-artifacts", prefix)
+    assert not [k for k in objects if runs["deleted"] in k], objects
+    assert [k for k in objects if runs["live"] in k], objects
+    log = host.check_output("journalctl -u mlflow-gc.service --no-pager -o cat | tail -5")
+    report("gc: run %s removed from PostgreSQL and the bucket, live run kept; journal: %s" % (runs["deleted"], log))
+
+
+def test_a_scheduled_dump_restores_both_databases_after_they_are_dropped(host, upgraded, written):
+    """The backup timer's service dumps both databases; then both are dropped (the disaster); restore.yml stops the
+    servers, restores the dumps and starts the servers: everything the 2.20.3 client wrote reads back, and what was
+    written after the dump is gone."""
+    host.run_expect([0], "systemctl start mlflow-db-backup.service")
+    dumps = sorted(host.check_output("ls /var/backups/mlflow").split())
+    tracking = [d for d in dumps if d.startswith("mlflow-scheduled-")][-1]
+    auth = [d for d in dumps if d.startswith("mlflow_auth-scheduled-")][-1]
+    after_dump = data(host, "gc-setup", URL)
+    for db in ("mlflow", "mlflow_auth"):
+        sql(host, "DROP DATABASE %s WITH (FORCE)" % db, db="postgres")
+    started = time.monotonic()
+    result = run_playbook(
+        RESTORE,
+        INVENTORY,
+        extra_vars={
+            "mlflow_restore_tracking_dump": "/var/backups/mlflow/" + tracking,
+            "mlflow_restore_auth_dump": "/var/backups/mlflow/" + auth,
+        },
+        env=JSON_RUN,
+        timeout=900,
+    )
+    took = time.monotonic() - started
+    assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
+    back = data(host, "check", URL)
+    assert back["sha256"] == written["sha256"] and back["predictions"] == written["predictions"]
+    assert back["carol_run"]
+    gone = sql(host, "SELECT count(*) FROM experiments WHERE experiment_id = %s" % after_dump["experiment_id"])
+    assert gone == "0"
+    sizes = host.check_output(
+        "du -k /var/backups/mlflow/%s /var/backups/mlflow/%s | cut -f1 | paste -sd/", tracking, auth
+    )
+    report("restore: both databases dropped, restore.yml back to serving in %.0f s (dumps %s KiB)" % (took, sizes))
