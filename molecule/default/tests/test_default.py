@@ -20,8 +20,10 @@ from mlflow_checks import (
     assert_sandboxed_process,
     bucket_objects,
     env_python,
+    group_hosts,
     group_names,
     http_status,
+    longest_outage,
     mlflow_api,
     pinned_mlflow_version,
     platform_expectations,
@@ -309,6 +311,22 @@ def test_db_upgrade_initialises_dry_runs_and_refuses_a_newer_schema(host, hostva
         assert sql(host, "SELECT version_num FROM alembic_version", db="mlflow_scratch") == "ffffffffffff"
     finally:
         sql(host, "DROP DATABASE IF EXISTS mlflow_scratch", db="postgres")
+
+
+def test_the_upgrade_outage_with_one_server(host):
+    """side_effect's upgrade (a schema migration, one server) while the laptop asked /health through the proxy: the
+    server stops for the dump and the migration, then starts; the longest stretch without an answer is printed."""
+    if (os.environ.get("MLFLOW_TEST_PLATFORM") or "debian12") != "debian12":
+        pytest.skip("the side effect runs on Debian 12 only (scripts/test.sh platform_sequence)")
+    laptop = group_hosts("outside_clients")[0]
+    log = laptop.file("/root/probe.log").content_string
+    assert log.strip().splitlines()[-1].endswith(" 200"), log[-300:]
+    longest, failed = longest_outage(log)
+    print(
+        "\nUPGRADE one server, schema migrated one revision: /health through the proxy unanswered for %.1f s "
+        "(%d failed probes)" % (longest, failed)
+    )
+    assert longest < 120
 
 
 def test_upgrade_backed_up_first_and_kept_the_data(host):

@@ -489,3 +489,19 @@ def run_playbook(playbook, inventory, extra_vars=None, check=False, env=None, cw
             cwd=cwd,
             timeout=timeout,
         )
+
+
+def longest_outage(log):
+    """(longest stretch in s without a 200, failed probes) from tests/clients/health_probe.py's output: from the first
+    failure to the next 200."""
+    longest, down_since, failed = 0.0, None, 0
+    for line in log.splitlines():
+        if not line.strip():
+            continue
+        when, status = line.split()
+        if status != "200":
+            failed += 1
+            down_since = float(when) if down_since is None else down_since
+        elif down_since is not None:
+            longest, down_since = max(longest, float(when) - down_since), None
+    return longest, failed

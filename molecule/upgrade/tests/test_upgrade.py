@@ -15,6 +15,7 @@ from mlflow_checks import (
     copy_script,
     env_command,
     failed_tasks,
+    longest_outage,
     pinned_mlflow_version,
     run_env_script,
     run_playbook,
@@ -55,19 +56,6 @@ def report(line):
 
 def unit_of(server):
     return server.file("/etc/systemd/system/mlflow.service").content_string
-
-
-def longest_outage(log):
-    """Longest stretch (s) of the probe's log without a 200, from the first failure to the next 200."""
-    longest, down_since, failed = 0.0, None, 0
-    for line in log.splitlines():
-        when, status = line.split()
-        if status != "200":
-            failed += 1
-            down_since = float(when) if down_since is None else down_since
-        elif down_since is not None:
-            longest, down_since = max(longest, float(when) - down_since), None
-    return longest, failed
 
 
 @pytest.fixture(scope="module")
