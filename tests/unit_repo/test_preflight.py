@@ -139,7 +139,11 @@ CASES = [
         "mlflow_crypto_kek_passphrase",
     ),
     ("MLflow version without constraints", {"mlflow_version": "3.16.0"}, "mlflow_python_env_allow_unconstrained"),
-    ("constraints file missing", {"mlflow_python_env_constraints_file": "/nonexistent/c.txt"}, "mlflow_python_env_constraints_file"),
+    (
+        "constraints file missing",
+        {"mlflow_python_env_constraints_file": "/nonexistent/c.txt"},
+        "mlflow_python_env_constraints_file",
+    ),
     ("restart strategy unknown", {"mlflow_server_restart_strategy": "all-at-once"}, "mlflow_server_restart_strategy"),
     ("gc older-than not MLflow's format", {"mlflow_server_gc_older_than": "30 days"}, "mlflow_server_gc_older_than"),
     ("gc host not a server", {"mlflow_server_gc_host": "elsewhere"}, "mlflow_server_gc_host"),
