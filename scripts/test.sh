@@ -32,8 +32,10 @@ need_debs() {
 }
 
 shell_scripts() {  # every shell script in the checkout, NUL-separated: *.sh, or a file whose #! line runs a shell
+  # (not a Jinja template of one, *.j2: shell only once a role has rendered it)
   local f
   while IFS= read -r -d '' f; do
+    [[ $f != *.j2 ]] || continue
     if [[ $f == *.sh ]] || head -n 1 "$f" | grep -qaE '^#! *(/usr)?/bin/(env +)?(ba|da)?sh( |$)'; then
       printf '%s\0' "$f"
     fi
