@@ -15,7 +15,8 @@ mlflow_platform() {  # mlflow_platform NAME: the test images and the apt cache o
   export MLFLOW_TEST_IMAGE=mlops-mlflow-test:$1
   export MLFLOW_TEST_IMAGE_READY=mlops-mlflow-test:$1-ready
   # One apt archive cache per platform (mounted into its containers): the same file name can be another build.
-  export MLFLOW_APT_CACHE=$MLFLOW_REPO/.cache/apt-archives/$1
+  # And one per test lane (scripts/test.sh): apt in two scenarios' hosts at once would wait for each other's lock.
+  export MLFLOW_APT_CACHE=$MLFLOW_REPO/.cache/apt-archives/$1${MLFLOW_APT_CACHE_LANE:+-lane-$MLFLOW_APT_CACHE_LANE}
   mkdir -p "$MLFLOW_APT_CACHE/partial"
 }
 mlflow_platform "${MLFLOW_TEST_PLATFORM:-debian12}"

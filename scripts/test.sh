@@ -126,10 +126,65 @@ molecule_scenarios() {
   for s in "${scenarios[@]}"; do platforms+=("$(platform_of "$s")"); done
   mapfile -t platforms < <(printf '%s\n' "${platforms[@]}" | sort -u)
   run "test images" scripts/build-image.sh --ready "${platforms[@]}"
-  for s in "${scenarios[@]}"; do
-    # conda: the STAND-IN installer and channel (tests/standins/conda), rebuilt when its sources change
-    [ "$s" != conda ] || run "conda stand-in build" tests/standins/conda/build.sh
-    run "molecule $s" molecule_test "$s"
+  # conda: the STAND-IN installer and channel (tests/standins/conda), rebuilt when its sources change
+  [[ " ${scenarios[*]} " != *" conda "* ]] || run "conda stand-in build" tests/standins/conda/build.sh
+  local t0=$SECONDS rc
+  echo "=== molecule: ${scenarios[*]} in ${MLFLOW_TEST_JOBS:-2} lanes"
+  molecule_lanes "${scenarios[@]}" && rc=0 || rc=$?
+  [ ! -f "$LOGS/times" ] || mapfile -t -O "${#timings[@]}" timings < "$LOGS/times"
+  timings+=("$(printf '%-28s %4ds' "molecule, all lanes (wall)" $((SECONDS - t0)))")
+  return "$rc"
+}
+
+# Seconds each scenario took in the last full run (docs/testing.md): lanes take the longest work first.
+declare -A SCENARIO_SECONDS=([default]=534 [default@debian13]=295 [default@ubuntu2404]=374 [upgrade]=623 [sftp]=277
+  [multi-host]=279 [scale-out]=643 [minio-distributed]=114 [conda]=99 [resilience]=316)
+LOGS="$MLFLOW_REPO/.cache/logs"
+
+# The scenarios in MLFLOW_TEST_JOBS lanes (default 2) at once. A molecule run keeps about one core busy (the
+# controller's Ansible, then the hosts' work in turn), so two lanes use the 2 cores CI has. Scenarios share no
+# container, network or port; SCENARIO@PLATFORM runs of one scenario share their container names: one lane, in
+# order. Each lane has its own ANSIBLE_HOME (molecule installs the collection there at each run) and apt cache.
+# A scenario's whole output is printed when it ends, one at a time; after a failure no lane starts new work, and
+# the failed scenarios' summaries (scripts/phase-times.py) are printed again at the end.
+molecule_lanes() {  # molecule_lanes SCENARIO...
+  local jobs=${MLFLOW_TEST_JOBS:-2} s base i rc=0
+  local -A unit=() cost=()
+  local order=()
+  for s; do
+    base=${s%@*}
+    [ -n "${unit[$base]+x}" ] || order+=("$base")
+    unit[$base]+="$s "
+    cost[$base]=$((${cost[$base]:-0} + ${SCENARIO_SECONDS[$s]:-300}))
+  done
+  rm -rf "$LOGS" && mkdir -p "$LOGS"
+  for base in "${order[@]}"; do echo "${cost[$base]} ${unit[$base]}"; done | sort -rn | cut -d' ' -f2- > "$LOGS/queue"
+  local pids=()
+  for ((i = 1; i <= jobs; i++)); do lane "$i" & pids+=($!); done
+  for i in "${pids[@]}"; do wait "$i" || rc=1; done
+  if [ -f "$LOGS/failed" ]; then
+    while read -r s; do echo "=== $s failed (its log: $LOGS/$s.log); its end:"; tail -n 80 "$LOGS/$s.log"; done < "$LOGS/failed"
+    rc=1
+  fi
+  return "$rc"
+}
+
+lane() {  # lane N: take units from $LOGS/queue until it is empty or a scenario failed
+  export ANSIBLE_HOME="$MLFLOW_REPO/.cache/ansible-home-lane-$1"
+  local units s t0 rc
+  while [ ! -f "$LOGS/failed" ]; do
+    # shellcheck disable=SC2016  # $1 is the inner shell's
+    units=$(flock "$LOGS/queue.lock" sh -c 'head -n 1 "$1"; sed -i 1d "$1"' _ "$LOGS/queue")
+    [ -n "$units" ] || return 0
+    for s in $units; do
+      t0=$SECONDS
+      echo "=== molecule $s (lane $1) started"
+      MLFLOW_APT_CACHE_LANE=$1 molecule_test "$s" > "$LOGS/$s.log" 2>&1 && rc=0 || rc=$?
+      printf '%-28s %4ds\n' "molecule $s" $((SECONDS - t0)) >> "$LOGS/times"
+      # shellcheck disable=SC2016  # $1.. are the inner shell's
+      flock "$LOGS/print.lock" sh -c 'echo "=== molecule $1 (lane $2), its output:"; cat "$3"' _ "$s" "$1" "$LOGS/$s.log"
+      if [ "$rc" != 0 ]; then echo "$s" >> "$LOGS/failed"; return "$rc"; fi
+    done
   done
 }
 
