@@ -136,7 +136,7 @@ molecule_scenarios() {
   return "$rc"
 }
 
-# Seconds each scenario took in the last full run (docs/testing.md): lanes take the longest work first.
+# Seconds each scenario took alone (85cb921, docs/testing.md): lanes take the longest work first.
 declare -A SCENARIO_SECONDS=([default]=534 [default@debian13]=295 [default@ubuntu2404]=374 [upgrade]=623 [sftp]=277
   [multi-host]=279 [scale-out]=643 [minio-distributed]=114 [conda]=99 [resilience]=316)
 LOGS="$MLFLOW_REPO/.cache/logs"
