@@ -12,12 +12,13 @@ export NO_COLOR=1 PY_COLORS=0
 
 stage=${1:-all}; shift || true
 declare -a timings=()
+timing() { printf '%-28s %4ds\n' "$1" "$2"; }  # timing NAME SECONDS: a line of the stage times
 run() {  # run NAME CMD...: time a stage and record it
   local name=$1; shift
   local t0=$SECONDS
   echo "=== $name"
   "$@"
-  timings+=("$(printf '%-28s %4ds' "$name" $((SECONDS - t0)))")
+  timings+=("$(timing "$name" $((SECONDS - t0)))")
 }
 summary() { echo "=== stage times"; printf '%s\n' "${timings[@]}"; }
 trap summary EXIT
@@ -132,7 +133,7 @@ molecule_scenarios() {
   echo "=== molecule: ${scenarios[*]} in ${MLFLOW_TEST_JOBS:-2} lanes"
   molecule_lanes "${scenarios[@]}" && rc=0 || rc=$?
   [ ! -f "$LOGS/times" ] || mapfile -t -O "${#timings[@]}" timings < "$LOGS/times"
-  timings+=("$(printf '%-28s %4ds' "molecule, all lanes (wall)" $((SECONDS - t0)))")
+  timings+=("$(timing "molecule, all lanes (wall)" $((SECONDS - t0)))")
   return "$rc"
 }
 
@@ -180,7 +181,7 @@ lane() {  # lane N: take units from $LOGS/queue until it is empty or a scenario 
       t0=$SECONDS
       echo "=== molecule $s (lane $1) started"
       MLFLOW_APT_CACHE_LANE=$1 molecule_test "$s" > "$LOGS/$s.log" 2>&1 && rc=0 || rc=$?
-      printf '%-28s %4ds\n' "molecule $s" $((SECONDS - t0)) >> "$LOGS/times"
+      timing "molecule $s" $((SECONDS - t0)) >> "$LOGS/times"
       # shellcheck disable=SC2016  # $1.. are the inner shell's
       flock "$LOGS/print.lock" sh -c 'echo "=== molecule $1 (lane $2), its output:"; cat "$3"' _ "$s" "$1" "$LOGS/$s.log"
       if [ "$rc" != 0 ]; then echo "$s" >> "$LOGS/failed"; return "$rc"; fi
