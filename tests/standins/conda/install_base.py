@@ -35,3 +35,8 @@ with open(os.path.join(prefix, ".condarc"), "w") as rc:
 with open(os.path.join(prefix, "conda-meta", "history"), "a") as history:
     history.write("# stand-in installer: base environment\n")
 print("installed the base environment (python %s) and the stand-in conda into %s" % (records[0].version, prefix))
+# End without Python's finalization: py-rattler's runtime threads can abort it after the work is done
+# (see run_without_finalizing in conda.py). An exception above still exits the ordinary way, non-zero.
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)
