@@ -52,6 +52,23 @@ def test_role_publishes_the_environment_dir(host):
     assert result.changed == 0, result.output
 
 
+def test_environments_of_other_versions_are_removed_and_others_kept(host):
+    """No server runs an environment here (no current link): the role keeps its own and removes the environments of
+    other MLflow versions with their constraints files; environments not named <env name>-<version> stay."""
+    envs = CONDA_PREFIX + "/envs/"
+    old, others = envs + "mlflow-2.20.3", [envs + "mlflow-tools", envs + "analytics-1.0"]
+    for path in [old, *others]:
+        host.run_expect([0], "mkdir -p %s/bin && touch %s/bin/python", path, path)
+    host.run_expect([0], "touch %s.constraints.txt", old)
+    result = role_run(host, checksum_from=STANDIN_SHA256)
+    assert result.rc == 0, result.output
+    assert result.changed == 1, result.output  # the removal loop, one task
+    assert not host.file(old).exists and not host.file(old + ".constraints.txt").exists
+    assert all(host.file(path + "/bin/python").exists for path in others), result.output
+    check_mlflow_in_environment(host)  # this version's environment is untouched
+    host.run_expect([0], "rm -rf %s %s", *others)
+
+
 def test_wrong_installer_checksum_fails_before_running_it(host):
     prefix = "/opt/conda-wrong-checksum"
     result = role_run(host, checksum="sha256:" + "0" * 64, prefix=prefix)
