@@ -7,6 +7,7 @@ caller), so that every error nginx or a server returns counts. Prints one JSON l
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -14,6 +15,22 @@ import time
 
 import mlflow
 from mlflow.tracking import MlflowClient
+
+
+class Causes(logging.Handler):
+    """MLflow's download_artifacts logs the real error at debug level and raises a generic one: keep the last."""
+
+    last = ""
+
+    def emit(self, record):
+        if record.exc_info:
+            Causes.last = "%s: %s" % (record.exc_info[0].__name__, record.exc_info[1])
+
+
+cause_log = logging.getLogger("mlflow.store.artifact.runs_artifact_repo")
+cause_log.setLevel(logging.DEBUG)
+cause_log.addHandler(Causes())
+cause_log.propagate = False  # not on stderr: the caller reads one JSON line
 
 uri, stopfile = sys.argv[1:3]
 mlflow.set_tracking_uri(uri)
@@ -36,6 +53,7 @@ while not os.path.exists(stopfile):
         client.log_metric(run_id, "load", float(step), step=step)
         if step % 5 == 0:
             requests += 1
+            Causes.last = ""
             with tempfile.TemporaryDirectory() as tmp:
                 local = client.download_artifacts(run_id, "blob.bin", tmp)
                 with open(local, "rb") as handle:
@@ -43,6 +61,7 @@ while not os.path.exists(stopfile):
                         raise RuntimeError("artifact read back differs")
     except Exception as error:  # noqa: BLE001 - every failure a user would see is counted
         failures += 1
-        errors.append("%.1f s: %s" % (time.monotonic() - started, str(error)[:200]))
+        cause = (" (cause: %s)" % Causes.last[:400]) if Causes.last else ""
+        errors.append("%.1f s: %s%s" % (time.monotonic() - started, str(error)[:200], cause))
 logged = len(client.get_metric_history(run_id, "load"))
 print(json.dumps({"requests": requests, "failures": failures, "errors": errors[:10], "steps": step, "logged": logged}))
