@@ -1,6 +1,7 @@
 """A client working through the proxy while the servers restart: logs a metric and reads an artifact back in a
-loop until STOPFILE exists, with MLflow's own HTTP retries off (MLFLOW_HTTP_REQUEST_MAX_RETRIES=0, set by the
-caller), so that every error nginx or a server returns counts. Prints one JSON line: requests, failures, errors.
+loop until STOPFILE exists, with MLflow's HTTP retries as the caller sets them (MLFLOW_HTTP_REQUEST_MAX_RETRIES; the
+scale-out test allows one and checks every answer in the proxy's access log). Every failure the client sees counts.
+Prints one JSON line: requests, failures, errors (with the cause MLflow's download_artifacts swallows).
 
     python roll_load.py TRACKING_URI STOPFILE
 """
