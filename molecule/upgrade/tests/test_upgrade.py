@@ -26,6 +26,7 @@ testinfra_hosts = ["mlflow-up-aio"]
 
 SITE = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks", "site.yml")
 RESTORE = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks", "restore.yml")
+MIGRATE = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks", "migrate.yml")
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 OLD, NEW = "2.20.3", pinned_mlflow_version()
 OLD_PYTHON = "/opt/mlflow/envs/mlflow-%s/bin/python" % OLD
@@ -115,20 +116,124 @@ def test_the_upgrade_is_refused_while_mlflow_would_drop_a_no_permissions_grant(h
         data(host, "deny", URL, "revoke", python=OLD_PYTHON)
 
 
-@pytest.fixture(scope="module")
-def upgraded(host, written):
-    """The site playbook with the default mlflow_version, while a probe asks /health through the proxy."""
+def assert_the_old_version_serves(host, servers, written):
+    """Both servers run 2.20.3 from its environment again, and the 2.20.3 client reads what it wrote through the
+    proxy."""
+    for name, server in servers.items():
+        assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % OLD in unit_of(server), name
+        assert server.service("mlflow").is_running, name
+    back = data(host, "check", URL, python=OLD_PYTHON)
+    assert back["run_id"] == written["run_id"] and back["sha256"] == written["sha256"]
+    assert back["predictions"] == written["predictions"]
+
+
+def revisions(host):
+    return sql(host, "SELECT version_num FROM alembic_version"), sql(
+        host, "SELECT version_num FROM alembic_version_auth", db="mlflow_auth"
+    )
+
+
+def start_probe(host):
+    """A probe asks /health through the proxy every 0.1 s until stop_probe."""
     probe = copy_script(host, os.path.join(FILES, "health_probe.py"))
     host.run("rm -f /root/probe.stop /root/probe.log")
     host.run_expect(
         [0], "setsid nohup %s %s %s/health %s /root/probe.stop >/root/probe.log 2>&1 &", SYSTEM_PYTHON, probe, URL, CERT
     )
+
+
+def stop_probe(host):
+    """(longest outage in s, failed probes) since start_probe."""
+    host.run("touch /root/probe.stop")
+    time.sleep(0.5)
+    return longest_outage(host.file("/root/probe.log").content_string)
+
+
+def test_a_migration_is_refused_while_a_server_is_left_out_of_the_run(host, servers, written):
+    """migrate.yml with --limit leaving out mlflow-up-app2: it would keep serving 2.20.3 on the migrated schema. The
+    run stops naming it before any server stops or any database changes."""
+    before = revisions(host)
+    result = run_playbook(MIGRATE, INVENTORY, extra_vars={"mlflow_version": NEW}, env=JSON_RUN, limit="mlflow-up-aio")
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+    messages = " ".join(message for _, message in failed_tasks(result.stdout))
+    assert "mlflow-up-app2" in messages and "--limit" in messages, messages
+    assert revisions(host) == before
+    assert_the_old_version_serves(host, servers, written)
+
+
+def test_a_failed_dump_starts_the_old_servers_again(host, servers, written):
+    """The dump before the migration fails (the backup directory is full: a 4 KiB tmpfs over it), after every
+    server stopped: nothing was migrated, so the servers start again on 2.20.3 and the run says so."""
+    before = revisions(host)
+    host.run_expect(
+        [0], "mount -t tmpfs -o size=4k,mode=0700,uid=$(id -u postgres),gid=$(id -g postgres) full /var/backups/mlflow"
+    )
+    try:
+        start_probe(host)
+        result = site({"mlflow_version": NEW})
+        outage, failed = stop_probe(host)
+    finally:
+        host.run("umount /var/backups/mlflow")
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+    messages = " ".join(message for _, message in failed_tasks(result.stdout))
+    assert "failed before it changed any database" in messages, messages
+    assert "No space left on device" in messages, messages
+    assert revisions(host) == before
+    assert_the_old_version_serves(host, servers, written)
+    report(
+        "failed dump: servers stopped, dump failed, 2.20.3 serving again; /health through the proxy unanswered "
+        "for %.1f s (%d failed probes)" % (outage, failed)
+    )
+
+
+def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_them(host, servers, written):
+    """The tracking database migrates, then the auth migration fails (an event trigger refuses DDL there): the
+    servers stay stopped and the run names the pre-migration dumps and the restore command; that command brings
+    2.20.3 back with everything it wrote."""
+    before = revisions(host)
+    sql(
+        host,
+        "CREATE FUNCTION refuse_ddl() RETURNS event_trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'injected failure: DDL refused'; END $$; "
+        "CREATE EVENT TRIGGER refuse_ddl ON ddl_command_start EXECUTE FUNCTION refuse_ddl();",
+        db="mlflow_auth",
+    )
+    try:
+        result = site({"mlflow_version": NEW})
+    finally:
+        sql(host, "DROP EVENT TRIGGER refuse_ddl; DROP FUNCTION refuse_ddl();", db="mlflow_auth")
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+    message = " ".join(message for _, message in failed_tasks(result.stdout))
+    assert "failed after it changed mlflow (%s -> " % before[0] in message, message
+    assert "injected failure: DDL refused" in message, message
+    assert revisions(host)[1] == before[1] and revisions(host)[0] != before[0]
+    for name, server in servers.items():
+        assert not server.service("mlflow").is_running, name
+    options = message.split("mlops.mlflow.restore", 1)[1].split()
+    dumps = dict(option.split("=", 1) for option in options if option.startswith("mlflow_restore_"))
+    assert sorted(dumps) == ["mlflow_restore_auth_dump", "mlflow_restore_tracking_dump"], message
+    for path in dumps.values():
+        assert "-pre-migration-" in path and host.file(path).mode == 0o600, path
+    started = time.monotonic()
+    restored = run_playbook(RESTORE, INVENTORY, extra_vars=dumps, env=JSON_RUN, timeout=900)
+    took = time.monotonic() - started
+    assert restored.returncode == 0, failed_tasks(restored.stdout) or restored.stderr[-3000:]
+    assert revisions(host) == before
+    assert_the_old_version_serves(host, servers, written)
+    report(
+        "failed migration: tracking migrated, auth refused; the named restore command served 2.20.3 again "
+        "in %.0f s" % took
+    )
+
+
+@pytest.fixture(scope="module")
+def upgraded(host, written):
+    """The site playbook with the default mlflow_version, while a probe asks /health through the proxy."""
+    start_probe(host)
     started = time.monotonic()
     result = site({"mlflow_version": NEW})
     took = time.monotonic() - started
-    host.run("touch /root/probe.stop")
-    time.sleep(0.5)
-    outage, failed = longest_outage(host.file("/root/probe.log").content_string)
+    outage, failed = stop_probe(host)
     report(
         "%s -> %s, 2 servers, schema migrated: site playbook %.0f s, /health through the proxy unanswered for %.1f s "
         "(%d failed probes)" % (OLD, NEW, took, outage, failed)
@@ -148,9 +253,13 @@ def test_the_site_playbook_upgrades_both_servers(upgraded, servers):
 
 
 def test_both_databases_were_dumped_before_the_migration(host, upgraded):
-    dumps = host.check_output("ls /var/backups/mlflow").split()
-    assert any(d.startswith("mlflow-") and d.endswith(".pgc") and "scheduled" not in d for d in dumps), dumps
-    assert any(d.startswith("mlflow_auth-") and d.endswith(".pgc") and "scheduled" not in d for d in dumps), dumps
+    """By the postgresql role's dump script: complete files only (no .partial left), readable by postgres only."""
+    dumps = host.check_output("ls -A /var/backups/mlflow").split()
+    assert any(d.startswith("mlflow-pre-migration-") and d.endswith(".pgc") for d in dumps), dumps
+    assert any(d.startswith("mlflow_auth-pre-migration-") and d.endswith(".pgc") for d in dumps), dumps
+    assert not [d for d in dumps if d.endswith(".partial")], dumps
+    for d in dumps:
+        assert host.file("/var/backups/mlflow/" + d).mode == 0o600, d
 
 
 def test_everything_written_by_2_20_3_reads_back_with_the_new_client(host, upgraded, written):
