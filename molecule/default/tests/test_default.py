@@ -333,10 +333,11 @@ def test_upgrade_backed_up_first_and_kept_the_data(host):
     """side_effect put the schema one revision back with a sentinel row, then re-ran the site playbook."""
     if (os.environ.get("MLFLOW_TEST_PLATFORM") or "debian12") != "debian12":
         pytest.skip("the side effect runs on Debian 12 only (scripts/test.sh platform_sequence)")
-    dumps = host.check_output("ls -1 /var/backups/mlflow").split()
+    dumps = host.check_output("ls -1A /var/backups/mlflow").split()
     assert dumps and all(d.endswith(".pgc") for d in dumps), dumps
-    dump = "/var/backups/mlflow/" + sorted(dumps)[-1]
-    assert host.file(dump).user == "postgres" and host.file("/var/backups/mlflow").mode == 0o700
+    dump = "/var/backups/mlflow/" + sorted(d for d in dumps if d.startswith("mlflow-pre-migration-"))[-1]
+    assert host.file(dump).user == "postgres" and host.file(dump).mode == 0o600
+    assert host.file("/var/backups/mlflow").mode == 0o700
     # pg_dump's custom format, taken from the cluster on port 5433 (molecule.yml): pg_restore --create makes the
     # database again from it
     script = host.check_output("runuser -u postgres -- pg_restore --create --schema-only -f - %s", dump)

@@ -456,3 +456,95 @@ def test_a_config_change_rolls_through_the_servers_with_no_failed_request(host, 
     assert len(statuses) >= load["requests"], (len(statuses), load)  # the log holds the load's requests
     errors = sorted({status for status in statuses if not status.startswith("2")})
     assert not errors, "the proxy answered %s to the client during the roll" % errors
+
+
+PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks")
+JSON_RUN = {"ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOG_PATH": "/dev/null"}
+MARKER = "/etc/mlflow/restart-pending"
+
+
+def main_pids(apps):
+    return {app.backend.get_hostname(): app.check_output("systemctl show -p MainPID --value mlflow") for app in apps}
+
+
+def rolling_restart():
+    return run_playbook(
+        os.path.join(PLAYBOOKS, "rolling_restart.yml"), os.environ["MOLECULE_INVENTORY_FILE"], env=JSON_RUN
+    )
+
+
+def test_a_restart_a_stopped_run_left_pending_happens_on_the_next_run(apps):
+    """A run that ends after the server role changed the configuration, before the roll (here: the server play
+    alone, as a run stopped by a failure or Ctrl-C ends): the restart each server needs stays recorded on the host,
+    and the next run (rolling_restart.yml alone) restarts both, one at a time."""
+    pids = main_pids(apps)
+    changed = run_playbook(
+        [
+            {"import_playbook": os.path.join(PLAYBOOKS, "preflight.yml")},
+            {"hosts": "mlflow_server", "gather_facts": False, "roles": ["mlops.mlflow.server"]},
+        ],
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        extra_vars={"mlflow_server_extra_env": {"MLFLOW_ROLL_TEST": "2"}},
+        env=JSON_RUN,
+        timeout=900,
+    )
+    assert changed.returncode == 0, failed_tasks(changed.stdout) or changed.stderr[-3000:]
+    assert main_pids(apps) == pids, "the server play restarted a server itself"
+    for app in apps:
+        assert app.file(MARKER).exists, app.backend.get_hostname()
+    result = rolling_restart()
+    assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
+    after = main_pids(apps)
+    for app in apps:
+        name = app.backend.get_hostname()
+        assert after[name] != pids[name], name + " did not restart"
+        assert not app.file(MARKER).exists, name
+        environ = app.check_output("cat /proc/%s/environ | tr '\\0' '\\n'", after[name])
+        assert "MLFLOW_ROLL_TEST=2" in environ.splitlines(), name
+
+
+def test_a_server_certificate_nginx_refuses_stops_the_roll_at_that_server(host, proxy, apps, url, cert):
+    """The first server restarts with a certificate for another name (put there by hand: preflight never saw it).
+    It answers /health locally, but nginx would refuse it: the roll stops there with that server out of rotation,
+    the second server is not touched and serves every request; both keep their pending restart. With the right
+    certificate back, the next roll completes."""
+    first, second = apps
+    tls = "/etc/mlflow/tls"
+    first.run_expect(
+        [0], "cp -p %s/server.crt /root/server.crt.good && cp -p %s/server.key /root/server.key.good", tls, tls
+    )
+    first.run_expect(
+        [0],
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=wrong.internal "
+        "-addext subjectAltName=DNS:wrong.internal -keyout %s/server.key -out %s/server.crt 2>/dev/null",
+        tls,
+        tls,
+    )
+    for app in apps:
+        app.run_expect([0], "touch %s", MARKER)
+    pids = main_pids(apps)
+    try:
+        result = rolling_restart()
+        assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+        messages = " ".join(message for _, message in failed_tasks(result.stdout))
+        assert "nginx would refuse its certificate" in messages, messages
+        after = main_pids(apps)
+        assert after[first.backend.get_hostname()] != pids[first.backend.get_hostname()]
+        assert after[second.backend.get_hostname()] == pids[second.backend.get_hostname()]
+        assert first.file(MARKER).exists and second.file(MARKER).exists
+        conf = proxy.file("/etc/nginx/nginx.conf").content_string
+        assert re.search(r"server\s+%s:5000\s[^;]*down;" % re.escape(default_ipv4(first)), conf), conf
+        statuses = [
+            http_status(host, url + API, authenticated=True, python=SYSTEM_PYTHON, cafile=cert) for _ in range(20)
+        ]
+        assert statuses == [200] * 20, statuses
+    finally:
+        first.run_expect(
+            [0], "cp -p /root/server.crt.good %s/server.crt && cp -p /root/server.key.good %s/server.key", tls, tls
+        )
+    result = rolling_restart()
+    assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
+    conf = proxy.file("/etc/nginx/nginx.conf").content_string
+    assert " down;" not in conf, conf
+    for app in apps:
+        assert not app.file(MARKER).exists, app.backend.get_hostname()
