@@ -54,3 +54,31 @@ def test_a_run_on_all_of_them_passes_the_limit_check(limit):
     code, output = restore(limit)
     assert REFUSAL not in output, output[-3000:]
     assert code != 0 and "Set mlflow_restore_tracking_dump" in output, output[-3000:]
+
+
+def restore_with(extra_vars):
+    result = run_playbook(
+        ROOT / "playbooks" / "restore.yml",
+        INVENTORY,
+        extra_vars={"mlflow_db_password": "a-valid-db-password-123", **extra_vars},
+        env={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        timeout=300,
+    )
+    return result.returncode, " ".join(result.stdout.split())
+
+
+ONE_DUMP = {"mlflow_auth_enabled": True, "mlflow_restore_tracking_dump": "/nonexistent/mlflow-scheduled-1.pgc"}
+
+
+def test_with_authentication_one_dump_alone_is_refused_naming_the_risk():
+    """Restoring the tracking database alone resets experiment ids while the grants stay: refused before any change
+    unless the operator accepts it by name."""
+    code, output = restore_with(ONE_DUMP)
+    assert code != 0, output[-3000:]
+    assert "mlflow_restore_single_database: true" in output and "mlflow_restore_auth_dump" in output, output[-3000:]
+    assert "Check that the dumps exist" not in output, output[-3000:]
+
+
+def test_one_dump_alone_passes_that_check_when_accepted():
+    code, output = restore_with({**ONE_DUMP, "mlflow_restore_single_database": True})
+    assert code != 0 and "no such file" in output, output[-3000:]

@@ -398,3 +398,65 @@ def test_a_scheduled_dump_restores_both_databases_after_they_are_dropped(host, u
         "du -k /var/backups/mlflow/%s /var/backups/mlflow/%s | cut -f1 | paste -sd/", tracking, auth
     )
     report("restore: both databases dropped, restore.yml back to serving in %.0f s (dumps %s KiB)" % (took, sizes))
+
+
+def test_a_dump_of_a_newer_mlflow_is_refused_before_anything_changes(host, servers, upgraded):
+    """The servers run the new version; a dump whose revision it does not know (here: a dump claiming a revision no
+    MLflow has, as a newer MLflow's would) is refused before any server stops."""
+    host.run_expect([0], "systemctl start mlflow-db-backup.service")
+    dumps = sorted(host.check_output("ls /var/backups/mlflow").split())
+    tracking = "/var/backups/mlflow/" + [d for d in dumps if d.startswith("mlflow-scheduled-")][-1]
+    auth = "/var/backups/mlflow/" + [d for d in dumps if d.startswith("mlflow_auth-scheduled-")][-1]
+    # the same dump with its Alembic row at a revision from the future, made by hand in the backup directory
+    newer = "/var/backups/mlflow/mlflow-by-hand-newer.pgc"
+    sql(host, "DROP DATABASE IF EXISTS mlflow_newer", db="postgres")
+    sql(host, "CREATE DATABASE mlflow_newer", db="postgres")
+    host.run_expect([0], "runuser -u postgres -- pg_restore --no-owner -d mlflow_newer %s", tracking)
+    sql(host, "UPDATE alembic_version SET version_num = 'ffffffffffff'", db="mlflow_newer")
+    host.run_expect([0], "runuser -u postgres -- pg_dump -Fc -f %s mlflow_newer", newer)
+    sql(host, "DROP DATABASE mlflow_newer", db="postgres")
+    pids = {name: server.check_output("systemctl show -p MainPID --value mlflow") for name, server in servers.items()}
+    result = run_playbook(
+        RESTORE,
+        INVENTORY,
+        extra_vars={"mlflow_restore_tracking_dump": newer, "mlflow_restore_auth_dump": auth},
+        env=JSON_RUN,
+        timeout=900,
+    )
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+    messages = " ".join(message for _, message in failed_tasks(result.stdout))
+    assert "ffffffffffff" in messages and "does not know" in messages, messages
+    for name, server in servers.items():
+        assert server.check_output("systemctl show -p MainPID --value mlflow") == pids[name], name
+
+
+def test_a_rollback_brings_2_20_3_back_with_the_pre_upgrade_data(host, servers, upgraded, written):
+    """The documented way back after a successful upgrade: restore.yml with the pre-migration dumps and
+    mlflow_restore_version (the version the servers ran, whose environment is kept), then the site playbook with that
+    mlflow_version. 2.20.3 serves everything it wrote before the upgrade."""
+    dumps = sorted(host.check_output("ls /var/backups/mlflow").split())
+    tracking = [d for d in dumps if d.startswith("mlflow-pre-migration-")][-1]
+    auth = [d for d in dumps if d.startswith("mlflow_auth-pre-migration-")][-1]
+    started = time.monotonic()
+    restored = run_playbook(
+        RESTORE,
+        INVENTORY,
+        extra_vars={
+            "mlflow_restore_version": OLD,
+            "mlflow_restore_tracking_dump": "/var/backups/mlflow/" + tracking,
+            "mlflow_restore_auth_dump": "/var/backups/mlflow/" + auth,
+        },
+        env=JSON_RUN,
+        timeout=900,
+    )
+    assert restored.returncode == 0, failed_tasks(restored.stdout) or restored.stderr[-3000:]
+    assert "Run the site playbook now with mlflow_version: %s" % OLD in restored.stdout, restored.stdout[-3000:]
+    for name, server in servers.items():
+        assert server.file("/etc/mlflow/mlflow-version").content_string.strip() == OLD, name
+    result = site({"mlflow_version": OLD})
+    took = time.monotonic() - started
+    assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
+    assert_the_old_version_serves(host, servers, written)
+    for name, server in servers.items():
+        assert server.file("/opt/mlflow/current").linked_to == "/opt/mlflow/envs/mlflow-%s" % OLD, name
+    report("rollback %s -> %s: restore.yml + site playbook %.0f s" % (NEW, OLD, took))
