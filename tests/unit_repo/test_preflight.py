@@ -123,6 +123,21 @@ SEAWEEDFS = {
 # AWS S3: no endpoint, no MinIO.
 AWS = {"mlflow_s3_endpoint_url": None, "mlflow_s3_server": "none"}
 
+# A host that already runs MLflow 3.17.2: the version file the server role records when it switches (preflight
+# refuses a downgrade), in a configuration directory of its own.
+RUNNING_DIR = Path(tempfile.mkdtemp(prefix="mlflow-preflight-running-"))
+atexit.register(shutil.rmtree, RUNNING_DIR, True)
+(RUNNING_DIR / "mlflow-version").write_text("3.17.2\n")
+RUNNING = {"mlflow_server_config_dir": str(RUNNING_DIR)}
+
+# MinIO deployed by the site playbook, MLflow with a user of its own, valid.
+MINIO = {
+    "mlflow_s3_endpoint_url": None,
+    "mlflow_s3_server": "minio",
+    "mlflow_minio_root_user": "unit-minio-root",
+    "mlflow_minio_root_password": "unit-minio-pw-Xk39vQ2m",
+}
+
 # Placeholder for a port this test process listens on while the case runs.
 BUSY_PORT = "<a port in use>"
 
@@ -363,6 +378,95 @@ CASES = [
         },
         "mlflow_s3_secret_key differs between hosts: hidden value",
     ),
+    # A secret with a line break (a trailing newline from a file, a CR from a Windows editor): one rule for every
+    # secret (roles/_common/tasks/secret.yml), the message names the variable and never holds the value.
+    (
+        "db password ends with a newline",
+        {"mlflow_db_password": BASELINE["mlflow_db_password"] + "\n"},
+        "mlflow_db_password holds a line break",
+    ),
+    (
+        "auth secret key ends with CR LF",
+        {**AUTH, "mlflow_auth_secret_key": AUTH["mlflow_auth_secret_key"] + "\r\n"},
+        "mlflow_auth_secret_key holds a line break",
+    ),
+    (
+        "s3 secret key ends with a newline",
+        {"mlflow_s3_secret_key": BASELINE["mlflow_s3_secret_key"] + "\n"},
+        "mlflow_s3_secret_key holds a line break",
+    ),
+    (
+        "KEK passphrase ends with a newline",
+        {"mlflow_crypto_kek_passphrase": BASELINE["mlflow_crypto_kek_passphrase"] + "\n"},
+        "mlflow_crypto_kek_passphrase holds a line break",
+    ),
+    (
+        "seaweedfs admin secret ends with a newline",
+        {**SEAWEEDFS, "mlflow_seaweedfs_admin_secret_key": SEAWEEDFS["mlflow_seaweedfs_admin_secret_key"] + "\n"},
+        "mlflow_seaweedfs_admin_secret_key holds a line break",
+    ),
+    (
+        "minio root password ends with a newline",
+        {**MINIO, "mlflow_minio_root_password": MINIO["mlflow_minio_root_password"] + "\n"},
+        "mlflow_minio_root_password holds a line break",
+    ),
+    (
+        "server listen address with a port",
+        {**AUTH, "mlflow_server_listen_address": "10.0.0.5:5000"},
+        "mlflow_server_listen_address ('10.0.0.5:5000')",
+    ),
+    (
+        "server listen address IPv6 in brackets",
+        {**AUTH, "mlflow_server_listen_address": "[::1]"},
+        "mlflow_server_listen_address ('[::1]')",
+    ),
+    ("db host with a port", {"mlflow_db_host": "db.example.com:5432"}, "mlflow_db_host ('db.example.com:5432')"),
+    (
+        "gc schedule not systemd's",
+        {"mlflow_server_gc_on_calendar": "*-*-* 25:00:00"},
+        "mlflow_server_gc_on_calendar ('*-*-* 25:00:00') is not a systemd OnCalendar expression",
+    ),
+    (
+        "proxy upstreams not the servers' addresses",
+        {"mlflow_proxy_upstreams": ["127.0.0.1:5001"]},
+        "localhost publishes 127.0.0.1:5000",
+    ),
+    ("proxy drain timeout negative", {"mlflow_proxy_drain_timeout": -1}, "mlflow_proxy_drain_timeout (-1)"),
+    ("proxy drain timeout a boolean", {"mlflow_proxy_drain_timeout": True}, "mlflow_proxy_drain_timeout (True)"),
+    (
+        "pre-migration backup on a host without PostgreSQL",
+        {"mlflow_server_db_backup_host": SECOND_HOST, GROUP_VARS + "mlflow_artifacts": {}},
+        "mlflow_server_db_backup_host (%s)" % SECOND_HOST,
+    ),
+    (
+        "pre-migration backup directory shared",
+        {"mlflow_server_db_backup_dir": "/var/backups"},
+        "mlflow_server_db_backup_dir ('/var/backups') is a shared directory",
+    ),
+    (
+        "scheduled backup directory shared",
+        {"mlflow_postgresql_backup_dir": "/srv/"},
+        "mlflow_postgresql_backup_dir ('/srv/') is a shared directory",
+    ),
+    (
+        "proxy server name is an IP address",
+        {"mlflow_proxy_server_name": "192.0.2.10"},
+        "mlflow_proxy_server_name ('192.0.2.10') is an IP address",
+    ),
+    ("server port privileged", {"mlflow_server_port": 1023}, "mlflow_server_port (1023) is below 1024"),
+    ("db user is postgres", {"mlflow_db_user": "postgres"}, "mlflow_db_user ('postgres')"),
+    ("db name is template1", {"mlflow_db_name": "template1"}, "mlflow_db_name ('template1')"),
+    ("auth database is postgres", {**AUTH, "mlflow_auth_db_name": "postgres"}, "mlflow_auth_db_name ('postgres')"),
+    (
+        "downgrade to a pre-release (PEP 440)",
+        {**RUNNING, "mlflow_version": "3.17.2rc1", "mlflow_python_env_allow_unconstrained": True},
+        "mlflow_version 3.17.2rc1 is older than MLflow 3.17.2",
+    ),
+    (
+        "s3 endpoint with a path",
+        {"mlflow_s3_endpoint_url": "http://127.0.0.1:9000/mlflow-artifacts"},
+        "mlflow_s3_endpoint_url ('http://127.0.0.1:9000/mlflow-artifacts') has a path",
+    ),
 ]
 
 
@@ -420,14 +524,16 @@ def run_preflight(
 
 @pytest.mark.parametrize(
     "extra",
-    [{}, AUTH, AWS, SEAWEEDFS, provided(*CERTS["valid"]), TLS_INSIDE],
+    [{}, AUTH, AWS, SEAWEEDFS, MINIO, provided(*CERTS["valid"]), TLS_INSIDE, {**AUTH, "mlflow_server_listen_address": "::1"}],
     ids=[
         "baseline",
         "baseline with authentication",
         "baseline with AWS S3",
         "baseline with SeaweedFS",
+        "baseline with MinIO",
         "baseline with a provided certificate",
         "baseline with TLS to the servers and to PostgreSQL",
+        "baseline with MLflow on IPv6 loopback",
     ],
 )
 def test_valid_baseline_passes_and_changes_nothing(extra):
