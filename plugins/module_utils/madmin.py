@@ -13,6 +13,11 @@ RELEASE.2025-09-07T16-13-09Z is built with; checked against madmin-go's fixed ci
   decrypts all three.
 - the sio stream: 16384-byte fragments, each sealed with nonce || LE32(sequence number, from 1) and associated data
   flag || tag0, where flag is 0x80 on the last fragment (else 0x00) and tag0 the tag of an empty seal at sequence 0.
+
+MinIO encrypts answers too, with the same function and the caller's secret key: of the calls made here, the answer
+to idp/builtin/policy/attach (a madmin.PolicyAssociationResp). MinIO picks the algorithm itself: argon2id + AES-GCM
+on CPUs with AES instructions, argon2id + ChaCha20-Poly1305 without, PBKDF2 only in FIPS builds. So reading that
+answer needs argon2-cffi (Debian's python3-argon2) whatever the client sends.
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ class MinioAdminError(Exception):
 def _derive_key(password, salt, algorithm):
     secret = password.encode("utf-8")
     if algorithm in (ARGON2ID_AESGCM, ARGON2ID_CHACHA20POLY1305):
-        from argon2.low_level import Type, hash_secret_raw
+        try:
+            from argon2.low_level import Type, hash_secret_raw
+        except ImportError:
+            raise ValueError(
+                "argon2id-encrypted data (MinIO encrypts its admin answers so) needs the Python library argon2-cffi "
+                "(Debian's python3-argon2), which is not installed"
+            ) from None
 
         return hash_secret_raw(
             secret, salt, time_cost=1, memory_cost=64 * 1024, parallelism=4, hash_len=32, type=Type.ID
@@ -76,6 +87,11 @@ def default_algorithm():
         return ARGON2ID_AESGCM
     except ImportError:
         return PBKDF2_AESGCM
+
+
+def is_encrypted(data):
+    """madmin.IsEncrypted: whether data starts with a salt and one of the three algorithm ids."""
+    return len(data) > SALT_LEN and data[SALT_LEN] in (ARGON2ID_AESGCM, ARGON2ID_CHACHA20POLY1305, PBKDF2_AESGCM)
 
 
 def encrypt_data(password, data, algorithm=None, salt=None, nonce=None):
@@ -123,8 +139,9 @@ class AdminClient:
         self.access_key, self.secret_key, self.region = access_key, secret_key, region
         self.ca_bundle, self.validate_certs = ca_bundle, validate_certs
 
-    def call(self, method, action, query=None, body=b"", content_type=None, encrypted=False):
-        """One admin call; returns the answer's body (decrypted when encrypted) or raises MinioAdminError."""
+    def call(self, method, action, query=None, body=b"", content_type=None, encrypted=False, encrypted_answer=False):
+        """One admin call; returns the answer's body or raises MinioAdminError. encrypted: the body is sent
+        encrypted; encrypted_answer: MinIO answers encrypted (always, for that call), and the answer is decrypted."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
@@ -160,7 +177,11 @@ class AdminClient:
             except ValueError:
                 detail = {"Code": "", "Message": raw.decode("utf-8", "replace")[:300]}
             raise MinioAdminError(error.code, detail.get("Code", ""), detail.get("Message", "")) from None
-        return decrypt_data(self.secret_key, data) if encrypted and data else data
+        if encrypted_answer:
+            if not is_encrypted(data):
+                raise ValueError("MinIO's answer to %s is not madmin-encrypted (%d bytes)" % (action, len(data)))
+            return decrypt_data(self.secret_key, data)
+        return data
 
     def _info(self, action, query, missing):
         """The JSON answer of a GET, or None when MinIO answers with the error code `missing`."""
@@ -187,7 +208,15 @@ class AdminClient:
         self.call("PUT", "add-user", {"accessKey": access_key}, body, encrypted=True)
 
     def attach_policy(self, access_key, name):
+        """Attach a canned policy to a user; returns MinIO's decrypted answer, a madmin.PolicyAssociationResp
+        ({"policiesAttached": [...], "updatedAt": ...})."""
         body = json.dumps({"policies": [name], "user": access_key}).encode("utf-8")
-        self.call(
-            "POST", "idp/builtin/policy/attach", body=body, content_type="application/octet-stream", encrypted=True
+        answer = self.call(
+            "POST",
+            "idp/builtin/policy/attach",
+            body=body,
+            content_type="application/octet-stream",
+            encrypted=True,
+            encrypted_answer=True,
         )
+        return json.loads(answer.decode("utf-8"))

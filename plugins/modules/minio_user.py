@@ -11,7 +11,8 @@ description:
   - Creates or updates a canned policy and a user of MinIO's built-in identity provider, and attaches the policy to
     the user, with the calls C(mc admin policy create), C(mc admin user add) and C(mc admin policy attach) make
     (admin API v3, SigV4-signed; the user's secret key travels encrypted with the caller's secret key, as C(mc) sends
-    it). No C(mc) binary, and no key on a command line.
+    it, and MinIO's encrypted answer to the attach is decrypted and checked). No C(mc) binary, and no key on a
+    command line.
   - Idempotent. MinIO never returns a user's secret key, so the module checks it by signing an S3 request with the
     user's keys (listing O(bucket)); only when MinIO refuses that signature is the secret key set again.
   - In check mode it reports what it would change without changing it.
@@ -20,8 +21,9 @@ author:
 requirements:
   - boto3 (Debian's python3-boto3)
   - cryptography (python3-cryptography)
-  - argon2-cffi (python3-argon2), optional - with it the secret is encrypted as C(mc) does (argon2id + AES-GCM),
-    without it with PBKDF2 + AES-GCM, which MinIO decrypts as well
+  - argon2-cffi (python3-argon2) - MinIO answers the policy attach encrypted with a key it derives from the root
+    secret key with argon2id (PBKDF2 only in FIPS builds); the module reads that answer, and encrypts the user's
+    secret key as C(mc) does (argon2id + AES-GCM)
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -101,15 +103,32 @@ actions:
   sample: [add-canned-policy, add-user, policy-attach]
 """
 
-import importlib.util
+import importlib
 import json
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.mlops.mlflow.plugins.module_utils.madmin import AdminClient, MinioAdminError
 
-# botocore signs, cryptography encrypts (imported where they are used)
-MISSING_LIBS = [name for name in ("boto3", "cryptography") if importlib.util.find_spec(name) is None]
+# botocore signs, cryptography encrypts, argon2-cffi derives the key of MinIO's encrypted answers (all imported
+# where they are used): (module, the library to install).
+REQUIRED_LIBS = (
+    ("boto3", "boto3 (Debian: python3-boto3)"),
+    ("cryptography", "cryptography (Debian: python3-cryptography)"),
+    ("argon2.low_level", "argon2-cffi (Debian: python3-argon2)"),
+)
+
+
+def missing_libs():
+    """The required libraries that do not import; checked before any call, so that a missing one changes nothing."""
+    missing = []
+    for name, library in REQUIRED_LIBS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(library)
+    return missing
+
 
 # How MinIO answers an S3 request signed with a key it does not know, or with the wrong secret.
 _WRONG_KEYS = ("InvalidAccessKeyId", "SignatureDoesNotMatch")
@@ -166,8 +185,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if MISSING_LIBS:
-        module.fail_json(msg=missing_required_lib(" and ".join(MISSING_LIBS)))
+    missing = missing_libs()
+    if missing:
+        module.fail_json(msg=missing_required_lib(" and ".join(missing)))
     p = module.params
     if p["user_access_key"] == p["access_key"]:
         module.fail_json(msg="user_access_key is the admin's own access key: give the user its own keys")
@@ -184,6 +204,12 @@ def main():
         if not module.check_mode:
             call(*args)
 
+    def attach():
+        # MinIO answers with the policies it attached (encrypted; decrypted by the client)
+        answer = admin.attach_policy(p["user_access_key"], p["policy_name"])
+        if not isinstance(answer, dict) or p["policy_name"] not in (answer.get("policiesAttached") or []):
+            raise ValueError("MinIO's answer does not list the policy %r as attached: %s" % (p["policy_name"], answer))
+
     step = "reading the policy"
     try:
         current = admin.policy(p["policy_name"])
@@ -198,7 +224,7 @@ def main():
         attached = [name for name in ((user or {}).get("policyName") or "").split(",") if name]
         if p["policy_name"] not in attached:
             step = "attaching the policy"
-            do("policy-attach", admin.attach_policy, p["user_access_key"], p["policy_name"])
+            do("policy-attach", attach)
         if user is not None and not module.check_mode:
             step = "checking the user's keys"
             if user_keys_work(p, attempts=1) in _WRONG_KEYS:

@@ -60,3 +60,55 @@ def test_every_node_answers_health_by_name(host):
     cmd = host.run("python3 -c %s", code)
     assert cmd.rc == 0, cmd.stderr
     assert cmd.stdout.split() == ["200"] * 4
+
+
+# --- MLflow's own MinIO user, made on the first host by mlops.mlflow.minio_user through the admin API ---------------
+
+USER, USER_SECRET = "molecule-md-mlflow-user", "molecule-md-user-pw-T6k2p9Wd"
+ATTACH_LOG = "STAND-IN MinIO: policy attach answered madmin-encrypted (argon2id + AES-GCM)"
+USER_S3 = (
+    "import sys, boto3\n"
+    "from botocore.config import Config\n"
+    "from botocore.exceptions import ClientError\n"
+    "s3 = boto3.client('s3', endpoint_url='http://mlflow-md-1:9000', region_name='us-east-1',\n"
+    "    aws_access_key_id=sys.argv[1], aws_secret_access_key=sys.argv[2],\n"
+    "    config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))\n"
+    "s3.list_objects_v2(Bucket='mlflow-artifacts', MaxKeys=1)\n"
+    "print('list ok')\n"
+    "try:\n"
+    "    s3.create_bucket(Bucket='not-mlflows-bucket')\n"
+    "    print('create-bucket allowed')\n"
+    "except ClientError as error:\n"
+    "    print('create-bucket refused', error.response['Error']['Code'])\n"
+)
+
+
+@pytest.fixture
+def first_host(host):
+    if host.backend.get_hostname() != "mlflow-md-1":
+        pytest.skip("the role makes MLflow's user from the first MinIO host (run_once)")
+    return host
+
+
+def test_the_role_installed_argon2_for_the_admin_client(first_host):
+    """python3-argon2 is not in the test image: the role installed it (MinIO's attach answer is argon2id)."""
+    status = first_host.check_output("dpkg-query -W -f '${Status}' python3-argon2")
+    assert status == "install ok installed"
+    assert first_host.run("python3 -c 'import argon2.low_level, cryptography, boto3'").rc == 0
+
+
+def test_the_attach_was_answered_encrypted_once_and_the_user_has_the_policy(first_host):
+    """The module attached the policy once (converge; the idempotence run attached nothing) and read the stand-in's
+    encrypted answer: it fails unless that answer decrypts and lists the policy."""
+    journal = first_host.check_output("journalctl -u minio --no-pager -o cat")
+    assert journal.count(ATTACH_LOG) == 1, journal[-2000:]
+    state = json.loads(first_host.file("/srv/minio/data1/.standin-seaweedfs/iam.json").content_string)
+    assert state["users"][USER]["policies"] == ["mlflow-mlflow-artifacts"]
+    assert state["users"][USER]["status"] == "enabled"
+
+
+def test_the_user_keys_list_the_bucket_and_nothing_more(first_host):
+    cmd = first_host.run("python3 -c %s %s %s", USER_S3, USER, USER_SECRET)
+    assert cmd.rc == 0, cmd.stderr
+    lines = cmd.stdout.splitlines()
+    assert lines[0] == "list ok" and lines[1].startswith("create-bucket refused"), lines

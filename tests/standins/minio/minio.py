@@ -12,9 +12,12 @@
 #
 # MinIO's admin API, the part the collection's minio_user module calls (v3: add-canned-policy, info-canned-policy,
 # add-user, user-info, idp/builtin/policy/attach): the signature is checked against the root credentials, encrypted
-# bodies are decrypted as MinIO does (madmin's format), and users become SeaweedFS identities with the actions their
-# policies allow on a bucket (s3:GetObject -> Read, s3:PutObject/DeleteObject -> Write, s3:ListBucket -> List), so
-# SeaweedFS enforces them. Only Allow statements on arn:aws:s3:::<bucket> and <bucket>/* are understood.
+# bodies are decrypted as MinIO does (madmin's format), the answer to the attach is encrypted as MinIO encrypts it
+# (madmin.EncryptData with the root secret key: argon2id + AES-GCM, what MinIO sends from a CPU with AES
+# instructions; the stand-in needs python3-argon2 and python3-cryptography for that, which the minio role installs
+# for its minio_user module), and users become SeaweedFS identities with the actions their policies allow on a
+# bucket (s3:GetObject -> Read, s3:PutObject/DeleteObject -> Write, s3:ListBucket -> List), so SeaweedFS enforces
+# them. Only Allow statements on arn:aws:s3:::<bucket> and <bucket>/* are understood.
 #
 # What it does NOT do: erasure coding, talking to the other nodes of a distributed layout (each host serves its own
 # objects), the rest of the admin API, groups, the console.
@@ -130,6 +133,27 @@ def madmin_decrypt(password, data):
         aead.decrypt(nonce + struct.pack("<I", n), chunk, bytes([0x80 if n == len(chunks) else 0]) + tag0)
         for n, chunk in enumerate(chunks, start=1)
     )
+
+
+def madmin_encrypt(password, data):
+    """madmin-go's EncryptData as MinIO runs it on a CPU with AES instructions (not FIPS): a random salt, the key
+    argon2id(root secret key, salt; time 1, 64 MiB, 4 threads), AEAD id 0x00 (AES-256-GCM), a random nonce, then the
+    sio stream (16 KiB fragments sealed with nonce || LE32(n), associated data flag || tag of an empty seal at 0)."""
+    from argon2.low_level import Type, hash_secret_raw
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce = os.urandom(32), os.urandom(8)
+    key = hash_secret_raw(
+        password.encode(), salt, time_cost=1, memory_cost=65536, parallelism=4, hash_len=32, type=Type.ID
+    )
+    aead = AESGCM(key)
+    tag0 = aead.encrypt(nonce + struct.pack("<I", 0), b"", None)
+    pieces = [data[i : i + 16384] for i in range(0, len(data), 16384)] or [b""]
+    sealed = [
+        aead.encrypt(nonce + struct.pack("<I", n), piece, bytes([0x80 if n == len(pieces) else 0]) + tag0)
+        for n, piece in enumerate(pieces, start=1)
+    ]
+    return salt + b"\x00" + nonce + b"".join(sealed)
 
 
 def sigv4_valid(method, path, query, headers, body, user, password):
@@ -255,10 +279,19 @@ class Admin:
                     return 404, {"Code": "XMinioAdminNoSuchUser", "Message": "no such user"}
                 if any(name not in self.state["policies"] for name in request["policies"]):
                     return 404, {"Code": "XMinioAdminNoSuchPolicy", "Message": "no such policy"}
-                user["policies"] = sorted(set(user["policies"]) | set(request["policies"]))
-                # MinIO answers with encrypted JSON; the module only needs the status
+                added = sorted(set(request["policies"]) - set(user["policies"]))
+                if not added:  # MinIO: errNoPolicyToAttachOrDetach
+                    return 400, {
+                        "Code": "XMinioAdminPolicyChangeAlreadyApplied",
+                        "Message": "Specified policy update has no net effect",
+                    }
+                user["policies"] = sorted(set(user["policies"]) | set(added))
                 self.save()
-                return 200, b""
+                # MinIO answers with a madmin.PolicyAssociationResp, encrypted with the caller's secret key
+                updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                answer = json.dumps({"policiesAttached": added, "updatedAt": updated}, separators=(",", ":"))
+                print("STAND-IN MinIO: policy attach answered madmin-encrypted (argon2id + AES-GCM)", flush=True)
+                return 200, madmin_encrypt(self.password, answer.encode())
             else:
                 return 501, {"Code": "XMinioAdminNotImplemented", "Message": "stand-in: %s %s" % (method, action)}
             self.save()
@@ -354,7 +387,10 @@ def make_handler(backend_port, admin):
                 body = self.rfile.read(length) if length else None
             split = urllib.parse.urlsplit(self.path)
             if split.path.startswith(ADMIN):
-                status, answer = admin.handle(self.command, split.path, split.query, self.headers, body or b"")
+                try:
+                    status, answer = admin.handle(self.command, split.path, split.query, self.headers, body or b"")
+                except Exception as exc:  # noqa: BLE001 - answered, as MinIO answers its internal errors
+                    status, answer = 500, {"Code": "InternalError", "Message": "stand-in: %r" % exc}
                 data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -5,6 +5,9 @@ decryptDataTests, madmin-go v3.0.109 and HEAD: Go's output for those passwords; 
 
 from __future__ import annotations
 
+import json
+import sys
+
 import pytest
 from ansible_collections.mlops.mlflow.plugins.module_utils import madmin
 
@@ -68,3 +71,75 @@ def test_several_fragments_round_trip_with_every_algorithm(algorithm, size):
     # salt, id, nonce, then one 16-byte tag per 16 KiB fragment (at least one)
     assert len(data) == 41 + size + 16 * max(1, -(-size // 16384)) and data[32] == algorithm
     assert madmin.decrypt_data('root "pw" \\ $x', data) == plain
+
+
+# --- MinIO's encrypted answers (the answer to idp/builtin/policy/attach) --------------------------------------------
+
+
+class Answer:
+    def __init__(self, data):
+        self.data = data
+
+    def read(self):
+        return self.data
+
+
+def client_answering(monkeypatch, data):
+    """An AdminClient whose one request is answered with `data`; returns (client, the requests made)."""
+    made = []
+
+    def open_url(url, data=None, headers=None, method=None, **kwargs):
+        made.append((method, url, data, headers))
+        return Answer(answer)
+
+    answer = data
+    monkeypatch.setattr(madmin, "open_url", open_url)
+    return madmin.AdminClient("http://minio.test:9000", "root-user", "root-secret-Pw1"), made
+
+
+def hide_argon2(monkeypatch):
+    """argon2-cffi not installed (a None in sys.modules makes its import raise ImportError)."""
+    monkeypatch.setitem(sys.modules, "argon2", None)
+    monkeypatch.setitem(sys.modules, "argon2.low_level", None)
+
+
+@pytest.mark.parametrize("algorithm", [madmin.ARGON2ID_AESGCM, madmin.ARGON2ID_CHACHA20POLY1305, madmin.PBKDF2_AESGCM])
+def test_the_encrypted_answer_to_a_policy_attach_is_decrypted(monkeypatch, algorithm):
+    # what MinIO sends back: a madmin.PolicyAssociationResp, EncryptData'd with the caller's (root) secret key; the
+    # algorithm is the server's choice (argon2id + AES-GCM with AES instructions, ChaCha20 without, PBKDF2 in FIPS)
+    plain = b'{"policiesAttached":["mlflow-artifacts"],"updatedAt":"2026-12-07T07:00:00Z"}'
+    client, made = client_answering(monkeypatch, madmin.encrypt_data("root-secret-Pw1", plain, algorithm))
+    answer = client.attach_policy("mlflow-user", "mlflow-artifacts")
+    assert answer == {"policiesAttached": ["mlflow-artifacts"], "updatedAt": "2026-12-07T07:00:00Z"}
+    ((method, url, body, headers),) = made
+    assert (method, url) == ("POST", "http://minio.test:9000/minio/admin/v3/idp/builtin/policy/attach")
+    assert headers["Content-Type"] == "application/octet-stream"
+    sent = json.loads(madmin.decrypt_data("root-secret-Pw1", body))
+    assert sent == {"policies": ["mlflow-artifacts"], "user": "mlflow-user"}
+
+
+@pytest.mark.parametrize("data", [b"", b'{"policiesAttached":["mlflow-artifacts"]}'], ids=["empty", "plain-json"])
+def test_an_attach_answer_that_is_not_encrypted_is_refused(monkeypatch, data):
+    # MinIO always encrypts it: an empty or plain answer is not MinIO's (the old stand-in sent an empty one)
+    client = client_answering(monkeypatch, data)[0]
+    with pytest.raises(ValueError, match="not madmin-encrypted"):
+        client.attach_policy("mlflow-user", "mlflow-artifacts")
+
+
+def test_an_attach_answer_encrypted_with_another_key_is_refused(monkeypatch):
+    client = client_answering(monkeypatch, madmin.encrypt_data("another-secret", b"{}", madmin.PBKDF2_AESGCM))[0]
+    with pytest.raises(ValueError, match="not authentic"):
+        client.attach_policy("mlflow-user", "mlflow-artifacts")
+
+
+def test_without_argon2_an_argon2id_answer_names_the_missing_package(monkeypatch):
+    # the crash of the issue: madmin-go's (argon2id) ciphertext on a host without argon2-cffi was an ImportError
+    hide_argon2(monkeypatch)
+    with pytest.raises(ValueError, match="python3-argon2"):
+        madmin.decrypt_data(GO_VECTORS[2][0], bytes.fromhex(GO_VECTORS[2][1]))
+
+
+def test_is_encrypted_as_madmin_go_tells_it():
+    assert all(madmin.is_encrypted(bytes.fromhex(vector[1])) for vector in GO_VECTORS)
+    assert not madmin.is_encrypted(b"") and not madmin.is_encrypted(bytes(32))
+    assert not madmin.is_encrypted(bytes(32) + b"\x03" + bytes(24))
