@@ -3,7 +3,7 @@
 # scripts/deploy-local.sh or a molecule scenario). Prints the median of N runs of each.
 #   scripts/bench-db-upgrade.sh [container] [runs]
 set -euo pipefail
-source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/lib/env.sh"
 c=${1:-mlflow-local}; n=${2:-5}
 # the program db_upgrade sends to the MLflow interpreter
 docker exec -i "$c" tee /root/db_upgrade_helper.py >/dev/null <"$MLFLOW_REPO/plugins/module_utils/mlflow_db_helper.py"

@@ -20,7 +20,7 @@
 # with 8 and with 16 concurrent clients (BENCH_SECONDS each), the unit's memory (MemoryCurrent) after that
 # load. Then a BENCH_MB artifact up and down through the proxy from this machine (the MLflow client) against
 # boto3 straight to the store inside the container. Clients for (a) and (b) run in the container with the
-# server's venv; (c) uses the host client venv (scripts/client-venv.sh). Logged in as the admin of
+# server's venv; (c) uses the host client venv (scripts/lib/client-venv.sh). Logged in as the admin of
 # .cache/local/secrets.yml: MLFLOW_TRACKING_USERNAME/PASSWORD passed by name to docker exec (b), MLflow's
 # credentials file in a throw-away HOME (c); the password is on no command line.
 #   scripts/bench-server.sh              the side by side, ~5 min
@@ -43,7 +43,7 @@ secrets=$here/.cache/local/secrets.yml; cert=$here/.cache/local/localhost.crt
 { [ -r "$secrets" ] && [ -r "$cert" ]; } || { echo "no $secrets or $cert: scripts/deploy-local.sh first" >&2; exit 1; }
 password=$(sed -n 's/^mlflow_auth_admin_password: *"\(.*\)"$/\1/p' "$secrets")
 [ -n "$password" ] || { echo "no mlflow_auth_admin_password in $secrets" >&2; exit 1; }
-client_python=$(scripts/client-venv.sh)
+client_python=$(scripts/lib/client-venv.sh)
 work=$(mktemp -d "$here/.cache/local/bench.XXXXXX")
 results=$work/results.jsonl
 cleanup() {
@@ -57,7 +57,7 @@ trap cleanup EXIT
 (umask 077; mkdir -p "$work/home/.mlflow"
  printf '[mlflow]\nmlflow_tracking_username = admin\nmlflow_tracking_password = %s\n' "$password" \
    > "$work/home/.mlflow/credentials")
-docker cp scripts/bench_client.py "$c:/root/bench_client.py" >/dev/null
+docker cp scripts/lib/bench_client.py "$c:/root/bench_client.py" >/dev/null
 echo "bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), containers running: $(docker ps -q | wc -l)"
 
 record() {  # record SERVER KIND JSON
@@ -71,7 +71,7 @@ box_client() {  # box_client ARGS...: bench_client.py in the container with the 
 }
 host_client() {  # host_client ARGS...: bench_client.py on this machine, empty environment, credentials file
   (cd "$work/home" && env -i PATH=/usr/bin:/bin HOME="$work/home" LANG=C.UTF-8 MLFLOW_TRACKING_SERVER_CERT_PATH="$cert" \
-    "$client_python" "$here/scripts/bench_client.py" "$@")
+    "$client_python" "$here/scripts/lib/bench_client.py" "$@")
 }
 memory() {  # memory UNIT: MemoryCurrent in bytes
   docker exec "$c" systemctl show -p MemoryCurrent --value "$1"
@@ -151,4 +151,4 @@ SH
   fi
 fi
 
-python3 "$MLFLOW_REPO/scripts/bench_report.py" "$results" "$secs" "$mb"
+python3 "$MLFLOW_REPO/scripts/lib/bench_report.py" "$results" "$secs" "$mb"

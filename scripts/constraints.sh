@@ -6,7 +6,7 @@
 # Usage: scripts/constraints.sh VERSION [EXTRA REQUIREMENT...]   (extras: caps an old MLflow needs, e.g. for
 # 2.20.3 "sqlalchemy<2.1" "numpy<3" "pandas<3" "pyarrow<20": its server breaks with SQLAlchemy 2.1)
 set -euo pipefail
-source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/lib/env.sh"
 source "$MLFLOW_REPO/tests/images/platforms.sh"
 version=$1; shift
 out="$MLFLOW_REPO/roles/python_env/files/constraints/mlflow-$version.txt"

@@ -10,7 +10,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-source scripts/env.sh
+source scripts/lib/env.sh
 source tests/images/platforms.sh
 name=mlflow-local
 port=${MLFLOW_LOCAL_PORT:-8443}
@@ -32,14 +32,14 @@ if [ -n "$existing" ] && [ "$existing" != "$platform" ]; then
   echo "$name runs $existing, not $platform: remove it first (scripts/deploy-local.sh --destroy)" >&2; exit 2
 fi
 command -v rsync >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync >/dev/null; }
-scripts/bootstrap.sh
-scripts/docker-engine.sh
-scripts/build-image.sh "$platform"
-scripts/wheelhouse.sh
+scripts/lib/bootstrap.sh
+scripts/lib/docker-engine.sh
+scripts/lib/build-image.sh "$platform"
+scripts/lib/wheelhouse.sh
 mkdir -p .cache/local
 secrets=.cache/local/secrets.yml
 # Generated once (0600); a secret missing from an older file is added, existing ones are kept.
-(umask 077; touch "$secrets"; python3 scripts/local/lab.py secrets "$secrets")
+(umask 077; touch "$secrets"; python3 scripts/lib/local/lab.py secrets "$secrets")
 if ! docker container inspect "$name" >/dev/null 2>&1; then
   docker network inspect "$name-net" >/dev/null 2>&1 || docker network create "$name-net" >/dev/null
   docker run -d --name "$name" --hostname "$name" --network "$name-net" --label "mlops.platform=$platform" \
@@ -49,9 +49,9 @@ if ! docker container inspect "$name" >/dev/null 2>&1; then
     -p "127.0.0.1:$port:443" --stop-signal SIGRTMIN+3 "$MLFLOW_TEST_IMAGE" /lib/systemd/systemd >/dev/null
 fi
 [ "$(docker container inspect -f '{{.State.Running}}' "$name")" = true ] || docker start "$name" >/dev/null
-inv=scripts/local/inventory.yml
+inv=scripts/lib/local/inventory.yml
 t0=$SECONDS
-ansible-playbook -i "$inv" -e "@$secrets" scripts/local/prepare.yml
+ansible-playbook -i "$inv" -e "@$secrets" scripts/lib/local/prepare.yml
 ansible-playbook -i "$inv" -e "@$secrets" playbooks/site.yml
 echo "converge: $((SECONDS - t0)) s"
 # Smoke: a client on this machine, through the published HTTPS port (the proxy's self-signed certificate,
@@ -59,7 +59,7 @@ echo "converge: $((SECONDS - t0)) s"
 # secrets file, not passed on a command line).
 cert=.cache/local/localhost.crt
 docker cp "$name:/etc/nginx/mlflow-tls/localhost.crt" "$cert" >/dev/null
-python3 scripts/local/lab.py smoke "https://localhost:$port" "$secrets" "$cert"
+python3 scripts/lib/local/lab.py smoke "https://localhost:$port" "$secrets" "$cert"
 # The real MLflow client on this machine (.cache/client-venv, the pinned version), through the same HTTPS
 # port, with tests/clients/mlflow_roundtrip.py (the molecule scenarios' client too): a run with params and
 # metrics, an 8 MB artifact up and back down (sha256 compared), a pyfunc model logged, registered and loaded
@@ -67,11 +67,11 @@ python3 scripts/local/lab.py smoke "https://localhost:$port" "$secrets" "$cert"
 # admin login is in MLflow's credentials file ($HOME/.mlflow/credentials, 0600) in a throw-away home, so the
 # password is on no command line, and no AWS_* variable reaches the client (artifacts can only go through
 # the proxy).
-client_python=$(scripts/client-venv.sh)
+client_python=$(scripts/lib/client-venv.sh)
 client_home=$(mktemp -d "$here/.cache/local/client-home.XXXXXX")
 trap 'rm -rf "$client_home"' EXIT
 (umask 077; mkdir -p "$client_home/.mlflow"
- python3 scripts/local/lab.py credentials "$secrets" "$client_home/.mlflow/credentials")
+ python3 scripts/lib/local/lab.py credentials "$secrets" "$client_home/.mlflow/credentials")
 # MLflow's warnings and progress lines go to a file, shown only when the round trip fails.
 if ! roundtrip=$(cd "$client_home" && env -i PATH=/usr/bin:/bin HOME="$client_home" LANG=C.UTF-8 \
     MLFLOW_TRACKING_SERVER_CERT_PATH="$here/$cert" \
@@ -79,5 +79,5 @@ if ! roundtrip=$(cd "$client_home" && env -i PATH=/usr/bin:/bin HOME="$client_ho
     "deploy-local-$(date +%s)" 8 2>"$client_home/client.log"); then
   cat "$client_home/client.log" >&2; echo "smoke: the MLflow client's round trip failed" >&2; exit 1
 fi
-python3 scripts/local/lab.py report "$roundtrip" "$("$client_python" -c 'import mlflow; print(mlflow.__version__)')"
+python3 scripts/lib/local/lab.py report "$roundtrip" "$("$client_python" -c 'import mlflow; print(mlflow.__version__)')"
 echo "MLflow UI ($platform): https://localhost:$port  (self-signed: $cert; user admin, password and other secrets in $secrets; remove with: scripts/deploy-local.sh --destroy)"

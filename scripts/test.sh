@@ -7,7 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-source scripts/env.sh
+source scripts/lib/env.sh
 export NO_COLOR=1 PY_COLORS=0
 
 stage=${1:-all}; shift || true
@@ -63,7 +63,7 @@ lint() {
   ansible-lint -q
   ruff check .
   ruff format --check --diff .
-  python3 scripts/role-readmes.py --check
+  python3 scripts/lib/role-readmes.py --check
   need_debs shellcheck:shellcheck
   local scripts; mapfile -d '' scripts < <(shell_scripts)
   shellcheck "${scripts[@]}"  # settings: .shellcheckrc
@@ -91,9 +91,9 @@ platform_of() {  # platform_of SCENARIO[@PLATFORM]: the platform it runs on (Deb
 molecule_test() {  # molecule_test SCENARIO[@PLATFORM]
   ( mlflow_platform "$(platform_of "$1")"
     if [ "${1%@*}" = default ] && [ "$MLFLOW_TEST_PLATFORM" != debian12 ]; then
-      platform_sequence "${1%@*}" 2>&1 | python3 scripts/phase-times.py
+      platform_sequence "${1%@*}" 2>&1 | python3 scripts/lib/phase-times.py
     else
-      molecule test -s "${1%@*}" 2>&1 | python3 scripts/phase-times.py
+      molecule test -s "${1%@*}" 2>&1 | python3 scripts/lib/phase-times.py
     fi
     exit "${PIPESTATUS[0]}" )
 }
@@ -116,8 +116,8 @@ platform_sequence() {  # platform_sequence SCENARIO
 # others test what does not depend on the distribution (several hosts, failures, conda) on Debian 12.
 molecule_scenarios() {
   need_debs rsync:rsync debootstrap:debootstrap
-  scripts/docker-engine.sh
-  scripts/wheelhouse.sh
+  scripts/lib/docker-engine.sh
+  scripts/lib/wheelhouse.sh
   local scenarios=("$@")
   [ ${#scenarios[@]} -gt 0 ] || scenarios=(default default@debian13 default@ubuntu2404 upgrade sftp multi-host scale-out
     minio-distributed conda resilience)
@@ -126,7 +126,7 @@ molecule_scenarios() {
   local platforms=() s
   for s in "${scenarios[@]}"; do platforms+=("$(platform_of "$s")"); done
   mapfile -t platforms < <(printf '%s\n' "${platforms[@]}" | sort -u)
-  run "test images" scripts/build-image.sh --ready "${platforms[@]}"
+  run "test images" scripts/lib/build-image.sh --ready "${platforms[@]}"
   # conda: the STAND-IN installer and channel (tests/standins/conda), rebuilt when its sources change
   [[ " ${scenarios[*]} " != *" conda "* ]] || run "conda stand-in build" tests/standins/conda/build.sh
   local t0=$SECONDS rc
@@ -147,7 +147,7 @@ LOGS="$MLFLOW_REPO/.cache/logs"
 # container, network or port; SCENARIO@PLATFORM runs of one scenario share their container names: one lane, in
 # order. Each lane has its own ANSIBLE_HOME (molecule installs the collection there at each run) and apt cache.
 # A scenario's whole output is printed when it ends, one at a time; after a failure no lane starts new work, and
-# the failed scenarios' summaries (scripts/phase-times.py) are printed again at the end.
+# the failed scenarios' summaries (scripts/lib/phase-times.py) are printed again at the end.
 molecule_lanes() {  # molecule_lanes SCENARIO...
   local jobs=${MLFLOW_TEST_JOBS:-2} s base i rc=0
   local -A unit=() cost=()
@@ -189,19 +189,19 @@ lane() {  # lane N: take units from $LOGS/queue until it is empty or a scenario 
   done
 }
 
-run bootstrap scripts/bootstrap.sh
+run bootstrap scripts/lib/bootstrap.sh
 case "$stage" in
   all)
     run lint lint
     run build build
     run "repo tests" python -m pytest -q -p no:cacheprovider -n 2 tests/unit_repo
-    run "ansible-test sanity" scripts/ansible-test.sh sanity
-    run "ansible-test units" scripts/ansible-test.sh units
+    run "ansible-test sanity" scripts/lib/ansible-test.sh sanity
+    run "ansible-test units" scripts/lib/ansible-test.sh units
     molecule_scenarios "$@"
     ;;
   lint) run lint lint; run build build ;;
-  units) run "repo tests" python -m pytest -q -p no:cacheprovider -n 2 tests/unit_repo; run "ansible-test units" scripts/ansible-test.sh units ;;
-  sanity) run "ansible-test sanity" scripts/ansible-test.sh sanity ;;
+  units) run "repo tests" python -m pytest -q -p no:cacheprovider -n 2 tests/unit_repo; run "ansible-test units" scripts/lib/ansible-test.sh units ;;
+  sanity) run "ansible-test sanity" scripts/lib/ansible-test.sh sanity ;;
   molecule) molecule_scenarios "$@" ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
 esac

@@ -11,7 +11,7 @@ BAD_INPUTS = ROOT / "docs" / "bad-inputs.md"
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("bad_input_table", ROOT / "scripts" / "bad-input-table.py")
+    spec = importlib.util.spec_from_file_location("bad_input_table", ROOT / "scripts" / "lib" / "bad-input-table.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -20,7 +20,7 @@ def load_generator():
 def test_bad_inputs_doc_lists_every_bad_input_case():
     generator = load_generator()
     doc = BAD_INPUTS.read_text()
-    assert generator.table() in doc, "docs/bad-inputs.md's table is stale: run scripts/bad-input-table.py --write"
+    assert generator.table() in doc, "docs/bad-inputs.md's table is stale: run scripts/lib/bad-input-table.py --write"
 
 
 def test_bad_inputs_doc_states_the_number_of_cases():

@@ -1,4 +1,4 @@
-"""Every role's README.md is the one scripts/role-readmes.py renders from its argument spec and defaults."""
+"""Every role's README.md is the one scripts/lib/role-readmes.py renders from its argument spec and defaults."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("role_readmes", ROOT / "scripts" / "role-readmes.py")
+    spec = importlib.util.spec_from_file_location("role_readmes", ROOT / "scripts" / "lib" / "role-readmes.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -32,9 +32,10 @@ def test_every_role_with_a_spec_is_rendered():
 @pytest.mark.parametrize("role", ROLES)
 def test_role_readme_is_current(role):
     readme = ROOT / "roles" / role / "README.md"
-    assert readme.is_file(), "%s is missing: run scripts/role-readmes.py --write" % readme.relative_to(ROOT)
+    name = readme.relative_to(ROOT)
+    assert readme.is_file(), "%s is missing: run scripts/lib/role-readmes.py --write" % name
     expected = GENERATOR.render(ROOT / "roles" / role, GENERATOR.collection_name(ROOT))
-    assert readme.read_text() == expected, "%s is stale: run scripts/role-readmes.py --write" % readme.relative_to(ROOT)
+    assert readme.read_text() == expected, "%s is stale: run scripts/lib/role-readmes.py --write" % name
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -49,7 +50,7 @@ def test_role_readme_lists_every_option(role):
 
 def test_check_passes_on_the_repository():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "role-readmes.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(ROOT / "scripts" / "lib" / "role-readmes.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
 

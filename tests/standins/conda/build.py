@@ -231,7 +231,7 @@ def main():
     pip_wheel = sorted(glob.glob(str(wheelhouse / "pip-*.whl")))
     rattler_wheel = sorted(glob.glob(str(wheelhouse / "py_rattler-*.whl")))
     if not pip_wheel or not rattler_wheel:
-        sys.exit("no pip or py_rattler wheel in %s: run scripts/wheelhouse.sh" % wheelhouse)
+        sys.exit("no pip or py_rattler wheel in %s: run scripts/lib/wheelhouse.sh" % wheelhouse)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.iterdir():  # empty it, but keep the directory: a test container may have it mounted
         shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()

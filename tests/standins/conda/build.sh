@@ -2,7 +2,7 @@
 # STAND-IN builder for the conda tests (see build.py): the installer, its checksum and the local
 # channel go to .cache/conda-standin. Rebuilt only when these files or the wheelhouse change.
 set -euo pipefail
-source "$(dirname "$0")/../../../scripts/env.sh"
+source "$(dirname "$0")/../../../scripts/lib/env.sh"
 here="$MLFLOW_REPO/tests/standins/conda"
 out="$MLFLOW_REPO/.cache/conda-standin"
 stamp="$out/.stamp-$( (cat "$here"/*; ls "$MLFLOW_WHEELHOUSE") | sha256sum | cut -c1-16)"

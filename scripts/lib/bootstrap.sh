@@ -2,15 +2,15 @@
 # Controller tooling: .venv with pinned tools, and the collections this one needs
 # (taken from the `ansible` wheel on PyPI, since Galaxy may be unreachable), under
 # .cache/collections next to a link to this checkout as mlops.mlflow.
-# Source scripts/env.sh afterwards (the other scripts do it for you).
+# Source scripts/lib/env.sh afterwards (the other scripts do it for you).
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here"
 ANSIBLE_BUNDLE_VERSION=12.3.0
 COLLECTIONS=(community/postgresql community/docker ansible/posix community/crypto)
 # pip on some machines warns about every missing local index entry: keep real errors only.
 quiet_pip() { "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; return "${PIPESTATUS[0]}"; }
-stamp=.venv/.bootstrap-$(cat requirements-dev.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)
+stamp=.venv/.bootstrap-$(cat requirements-dev.txt scripts/lib/bootstrap.sh | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null

@@ -4,13 +4,13 @@
 # into a venv of the Python that built the wheelhouse (3.11, Debian 12's). Rebuilt only when the pin
 # changes. Prints the venv's python on stdout; used by deploy-local.sh's smoke test and bench-server.sh.
 set -euo pipefail
-# shellcheck source=scripts/env.sh disable=SC1091
+# shellcheck source=scripts/lib/env.sh disable=SC1091
 source "$(dirname "$0")/env.sh"
 version=$(sed -n 's/^mlflow_version: *"\([^"]*\)".*/\1/p' "$MLFLOW_REPO/roles/_common/defaults/main.yml")
 [ -n "$version" ] || { echo "client-venv: no mlflow_version in roles/_common/defaults/main.yml" >&2; exit 1; }
 venv=$MLFLOW_REPO/.cache/client-venv
 if [ ! -f "$venv/.mlflow-$version" ]; then
-  "$MLFLOW_REPO/scripts/wheelhouse.sh" >&2
+  "$MLFLOW_REPO/scripts/lib/wheelhouse.sh" >&2
   # the base interpreter of the tool venv (python3 on PATH after env.sh), the one that built the wheelhouse
   base_python=$(python3 -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))')
   rm -rf "$venv"

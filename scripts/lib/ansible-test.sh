@@ -5,7 +5,7 @@
 # ansible-test expects it, plus tests/unit and tests/sanity, which ansible-test needs and the tarball leaves out.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-"$MLFLOW_REPO/scripts/bootstrap.sh"
+"$MLFLOW_REPO/scripts/lib/bootstrap.sh"
 # ansible-test bootstraps pip in its venvs with a script from ci-files.testing.ansible.com, which may be
 # unreachable: pre-seed its cache with an equivalent that uses ensurepip and then PyPI.
 pip_version=$(python - <<'PY'
@@ -18,7 +18,7 @@ cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 if ! grep -qs "mlops.mlflow" "$cache"; then
   mkdir -p "$(dirname "$cache")"
   cat > "$cache" <<'PY'
-# Stand-in for get-pip.py (written by mlops.mlflow scripts/ansible-test.sh): ensurepip, then pip itself.
+# Stand-in for get-pip.py (written by mlops.mlflow scripts/lib/ansible-test.sh): ensurepip, then pip itself.
 import subprocess
 import sys
 

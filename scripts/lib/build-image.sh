@@ -4,7 +4,7 @@
 #   mlops-mlflow-test:PLATFORM-ready  the bare image plus what every test host installs, baked once by
 #                                     tests/images/bake.sh: the distribution's packages and the Python
 #                                     environments (MLflow, the S3 stand-in, the laptop's client) from the wheelhouse
-# Usage: scripts/build-image.sh [--ready] [PLATFORM...|all]   (default: $MLFLOW_TEST_PLATFORM, debian12)
+# Usage: scripts/lib/build-image.sh [--ready] [PLATFORM...|all]   (default: $MLFLOW_TEST_PLATFORM, debian12)
 # Without --ready only the bare images are built (the main job, scripts/deploy-local.sh, deploys onto one).
 # Each image is labelled with a hash of its inputs and rebuilt when they change (REBUILD=1 forces it).
 # The base is the platform's registry image when a registry answers; otherwise a debootstrap of the archive,

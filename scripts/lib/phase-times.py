@@ -3,7 +3,7 @@
 A failed task's message can sit far above the end of a long log, where CI shows only its tail: the task
 headers and the first lines of every fatal/failed result are repeated at the end.
 
-Usage: molecule test -s NAME 2>&1 | python3 scripts/phase-times.py
+Usage: molecule test -s NAME 2>&1 | python3 scripts/lib/phase-times.py
 """
 
 import re

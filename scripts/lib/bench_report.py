@@ -2,7 +2,7 @@
 """The table scripts/bench-server.sh prints: figures from its results file (one JSON object a line: server, kind
 and the measured fields), with ratios to the guide's server (a) and to direct S3.
 
-Usage: scripts/bench_report.py RESULTS SECONDS_PER_THROUGHPUT_RUN ARTIFACT_MB
+Usage: scripts/lib/bench_report.py RESULTS SECONDS_PER_THROUGHPUT_RUN ARTIFACT_MB
 """
 
 import json

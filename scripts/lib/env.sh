@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by the other scripts: tool venv on PATH and Ansible pointed at this checkout.
-MLFLOW_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MLFLOW_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export MLFLOW_REPO
 export PATH="$MLFLOW_REPO/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$MLFLOW_REPO/.cache/collections"
