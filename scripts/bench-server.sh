@@ -28,15 +28,26 @@
 #                                        latency and 8 clients only), ~1 min each; env file restored after
 #   scripts/bench-server.sh --variants-only   the variants alone
 # Environment: BENCH_CONTAINER (mlflow-local), MLFLOW_LOCAL_PORT (8443), BENCH_SECONDS (15), BENCH_MB (200).
+# Results: one JSON object a line in .cache/local/bench/<UTC time>.jsonl and the report printed at the end in
+# <UTC time>.txt next to it; both are kept (also what a run that stopped early had measured). Only the throw-away
+# client home (the admin's credentials file) is removed on exit.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+source scripts/lib/env.sh
 c=${BENCH_CONTAINER:-mlflow-local}; port=${MLFLOW_LOCAL_PORT:-8443}
 secs=${BENCH_SECONDS:-15}; mb=${BENCH_MB:-200}; guide_port=5001; guide_unit=mlflow-bench-guide
 guide_venv=${BENCH_GUIDE_VENV:-/opt/mlflow-guide-venv}
 version=$(sed -n 's/^mlflow_version: *"\([^"]*\)".*/\1/p' roles/_common/defaults/main.yml)
 variants=false; sides=true
-case "${1:-}" in --variants) variants=true ;; --variants-only) variants=true; sides=false ;; esac
+case "${1:-}" in
+  "") ;;
+  --variants) variants=true ;;
+  --variants-only) variants=true; sides=false ;;
+  -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+  *) echo "usage: $0 [--variants | --variants-only | --help]" >&2; exit 2 ;;
+esac
+[ -n "$version" ] || { echo "no mlflow_version in roles/_common/defaults/main.yml" >&2; exit 1; }
 secrets=$here/.cache/local/secrets.yml; cert=$here/.cache/local/localhost.crt
 [ "$(docker container inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] \
   || { echo "container $c is not running: scripts/deploy-local.sh first" >&2; exit 1; }
@@ -44,14 +55,19 @@ secrets=$here/.cache/local/secrets.yml; cert=$here/.cache/local/localhost.crt
 password=$(sed -n 's/^mlflow_auth_admin_password: *"\(.*\)"$/\1/p' "$secrets")
 [ -n "$password" ] || { echo "no mlflow_auth_admin_password in $secrets" >&2; exit 1; }
 client_python=$(scripts/lib/client-venv.sh)
+# Kept: the measurements (and the report) of every run. Removed on exit: $work, the throw-away client home.
+mkdir -p .cache/local/bench
+results=$here/.cache/local/bench/$(date -u +%Y%m%dT%H%M%SZ).jsonl
+report=${results%.jsonl}.txt
+: >"$results"
 work=$(mktemp -d "$here/.cache/local/bench.XXXXXX")
-results=$work/results.jsonl
 cleanup() {
-  docker exec "$c" bash -c "systemctl stop $guide_unit 2>/dev/null; rm -f /root/bench-guide.env
+  docker exec "$c" bash -c "systemctl stop $guide_unit 2>/dev/null; rm -f /root/bench-guide.env /root/bench_client.py
     if [ -f /root/mlflow.env.bench-orig ]; then
       cp -p /root/mlflow.env.bench-orig /etc/mlflow/mlflow.env && rm -f /root/mlflow.env.bench-orig && systemctl restart mlflow
     fi" || true
   rm -rf "$work"
+  if [ -s "$results" ]; then echo "bench: results in $results" >&2; else rm -f "$results"; fi
 }
 trap cleanup EXIT
 (umask 077; mkdir -p "$work/home/.mlflow"
@@ -85,7 +101,7 @@ measure() {  # measure NAME UNIT CLIENT URL: latency, 8 and 16 clients, memory
   local name=$1 unit=$2 client=$3 url=$4 n
   record "$name" latency "$("$client" latency "$url" 200)"
   for n in 8 16; do record "$name" "load$n" "$("$client" load "$url" "$secs" "$n")"; done
-  record "$name" memory "{\"bytes\": $(memory "$unit")}"
+  record "$name" memory "{\"bytes\": \"$(memory "$unit")\"}"  # a number, or [not set] without accounting
 }
 
 if $sides; then
@@ -137,7 +153,7 @@ SH
     wait_health 5000
     record "$name" latency "$(box_client latency http://127.0.0.1:5000 200)"
     record "$name" load8 "$(box_client load http://127.0.0.1:5000 "$secs" 8)"
-    record "$name" memory "{\"bytes\": $(memory mlflow)}"
+    record "$name" memory "{\"bytes\": \"$(memory mlflow)\"}"
   }
   variant "variant: as deployed" MLFLOW_WORKERS=4
   variant "variant: 2 workers" MLFLOW_WORKERS=2
@@ -151,4 +167,5 @@ SH
   fi
 fi
 
-python3 "$MLFLOW_REPO/scripts/lib/bench_report.py" "$results" "$secs" "$mb"
+python3 scripts/lib/bench_report.py "$results" "$secs" "$mb" | tee "$report"
+echo "bench: report in $report" >&2
