@@ -58,20 +58,31 @@ def _certificates():
     directory = CERTS_DIR
     now = datetime.datetime.now(datetime.timezone.utc)
 
-    def pair(name, dns, days):
+    def pair(name, dns, days, ca=None):
+        """A certificate for dns valid until days from now (negative: expired), self-signed or issued by ca
+        (a (certificate, key) pair of cryptography objects); written as <name>.crt and <name>.key."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns)])
-        cert = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(subject)
+            .issuer_name(ca[0].subject if ca else subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now + datetime.timedelta(days=min(days, 0) - 30))
             .not_valid_after(now + datetime.timedelta(days=days))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
-            .sign(key, hashes.SHA256())
         )
+        if ca:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca[1].public_key()), critical=False
+            )
+        else:
+            builder = builder.add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            ).add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        cert = builder.sign(ca[1] if ca else key, hashes.SHA256())
+        written[name] = (cert, key)
         (directory / (name + ".crt")).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         (directory / (name + ".key")).write_bytes(
             key.private_bytes(
@@ -80,7 +91,17 @@ def _certificates():
         )
         return str(directory / (name + ".crt")), str(directory / (name + ".key"))
 
+    written = {}
+    upstream_ca = pair("upstream-ca", "Tracking servers' CA", 3650)
+    pair("other-ca", "Tracking servers' CA", 3650)
     return {
+        # the tracking servers' certificates, as nginx checks them: CA mlflow_proxy_upstream_tls_ca, one name
+        "upstream ca": upstream_ca,
+        "upstream": pair("upstream", "mlflow-tracking.internal", 90, written["upstream-ca"]),
+        "upstream expired": pair("upstream-expired", "mlflow-tracking.internal", -1, written["upstream-ca"]),
+        "upstream wrong name": pair("upstream-wrong-name", "app1.example.test", 90, written["upstream-ca"]),
+        # the same name and the same CA subject, but another CA's key signed it
+        "upstream other ca": pair("upstream-other-ca", "mlflow-tracking.internal", 90, written["other-ca"]),
         "valid": pair("valid", "mlflow.example.test", 90),
         "other": pair("other", "mlflow.example.test", 90),
         "expired": pair("expired", "mlflow.example.test", -1),
@@ -102,10 +123,10 @@ def provided(certificate, key):
 # HTTPS from the proxy to the servers and PostgreSQL over TLS only with verify-full, valid (the test certificates
 # stand in for the CA files: preflight checks that they are files).
 TLS_INSIDE = {
-    "mlflow_server_tls_cert": CERTS["valid"][0],
-    "mlflow_server_tls_key": CERTS["valid"][1],
+    "mlflow_server_tls_cert": CERTS["upstream"][0],
+    "mlflow_server_tls_key": CERTS["upstream"][1],
     "mlflow_proxy_upstream_tls": True,
-    "mlflow_proxy_upstream_tls_ca": CERTS["valid"][0],
+    "mlflow_proxy_upstream_tls_ca": CERTS["upstream ca"][0],
     "mlflow_proxy_upstream_tls_name": "mlflow-tracking.internal",
     "mlflow_postgresql_tls_cert": CERTS["valid"][0],
     "mlflow_postgresql_tls_key": CERTS["valid"][1],
@@ -278,10 +299,49 @@ CASES = [
     (
         "proxy key of another certificate",
         provided(CERTS["valid"][0], CERTS["other"][1]),
-        "the key does not belong to the certificate",
+        "the key in mlflow_proxy_tls_private_key_src does not belong to it",
     ),
-    ("proxy certificate expired", provided(*CERTS["expired"]), "the certificate expired on"),
+    ("proxy certificate expired", provided(*CERTS["expired"]), "would be refused: it expired on"),
     ("proxy certificate for another name", provided(*CERTS["wrong name"]), "it has DNS:other.example.test"),
+    # A renewed tracking-server certificate nginx would refuse (proxy_ssl_verify): refused before any change, not
+    # found by nginx on every server at once.
+    (
+        "server certificate expired",
+        {
+            **TLS_INSIDE,
+            "mlflow_server_tls_cert": CERTS["upstream expired"][0],
+            "mlflow_server_tls_key": CERTS["upstream expired"][1],
+        },
+        "mlflow_server_tls_cert ('%s') would be refused: it expired on" % CERTS["upstream expired"][0],
+    ),
+    (
+        "server certificate for another name",
+        {
+            **TLS_INSIDE,
+            "mlflow_server_tls_cert": CERTS["upstream wrong name"][0],
+            "mlflow_server_tls_key": CERTS["upstream wrong name"][1],
+        },
+        "it must name mlflow_proxy_upstream_tls_name (mlflow-tracking.internal) in its subject alternative names; it has DNS:app1.example.test",
+    ),
+    (
+        "server certificate from another CA",
+        {
+            **TLS_INSIDE,
+            "mlflow_server_tls_cert": CERTS["upstream other ca"][0],
+            "mlflow_server_tls_key": CERTS["upstream other ca"][1],
+        },
+        "it was not issued by the CA in mlflow_proxy_upstream_tls_ca",
+    ),
+    (
+        "server key of another certificate",
+        {**TLS_INSIDE, "mlflow_server_tls_key": CERTS["upstream expired"][1]},
+        "the key in mlflow_server_tls_key does not belong to it",
+    ),
+    (
+        "postgresql key of another certificate",
+        {**TLS_INSIDE, "mlflow_postgresql_tls_key": CERTS["other"][1]},
+        "the key in mlflow_postgresql_tls_key does not belong to it",
+    ),
     (
         "unauthenticated server on all interfaces",
         {"mlflow_server_listen_address": "0.0.0.0"},  # noqa: S104 - the input under test
@@ -524,7 +584,16 @@ def run_preflight(
 
 @pytest.mark.parametrize(
     "extra",
-    [{}, AUTH, AWS, SEAWEEDFS, MINIO, provided(*CERTS["valid"]), TLS_INSIDE, {**AUTH, "mlflow_server_listen_address": "::1"}],
+    [
+        {},
+        AUTH,
+        AWS,
+        SEAWEEDFS,
+        MINIO,
+        provided(*CERTS["valid"]),
+        TLS_INSIDE,
+        {**AUTH, "mlflow_server_listen_address": "::1"},
+    ],
     ids=[
         "baseline",
         "baseline with authentication",

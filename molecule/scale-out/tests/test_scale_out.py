@@ -539,10 +539,12 @@ def test_a_server_certificate_nginx_refuses_stops_the_roll_at_that_server(host, 
         ]
         assert statuses == [200] * 20, statuses
     finally:
+        # the right certificate back and the roll run again, whatever failed above (the tests after this one need
+        # both servers serving)
         first.run_expect(
             [0], "cp -p /root/server.crt.good %s/server.crt && cp -p /root/server.key.good %s/server.key", tls, tls
         )
-    result = rolling_restart()
+        result = rolling_restart()
     assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
     conf = proxy.file("/etc/nginx/nginx.conf").content_string
     assert " down;" not in conf, conf

@@ -134,8 +134,13 @@ def assert_the_old_version_serves(host, servers, written):
 
 
 def revisions(host):
+    """The tracking and auth schema revisions. MLflow before 3.6 keeps the auth revision in alembic_version (3.6 and
+    later in alembic_version_auth, stamped over a legacy database at its first start)."""
+    auth_table = sql(
+        host, "SELECT coalesce(to_regclass('alembic_version_auth')::text, 'alembic_version')", db="mlflow_auth"
+    )
     return sql(host, "SELECT version_num FROM alembic_version"), sql(
-        host, "SELECT version_num FROM alembic_version_auth", db="mlflow_auth"
+        host, "SELECT version_num FROM %s" % auth_table, db="mlflow_auth"
     )
 
 
