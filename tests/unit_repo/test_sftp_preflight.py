@@ -20,6 +20,7 @@ all:
     ansible_python_interpreter: "{{ ansible_playbook_python }}"
     mlflow_artifact_store: sftp
     mlflow_db_password: preflight-test-pw-Xq81
+    mlflow_crypto_kek_passphrase: preflight-test-kek-0123456789abcdef0123456789
     mlflow_server_allow_unauthenticated: true
 """
 
