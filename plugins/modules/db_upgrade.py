@@ -164,6 +164,7 @@ dropped_permissions_count:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -181,9 +182,12 @@ def run_helper(module, apply):
         environ_update={"PYTHONDONTWRITEBYTECODE": "1"},
     )
     if rc != 0:
-        last = [line for line in to_native(err).strip().splitlines() if line.strip()]
+        lines = [line for line in to_native(err).strip().splitlines() if line.strip()]
+        # the exception's own line (SQLAlchemy ends with "(Background on this error at: ...)" and the SQL)
+        raised = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b.*: ", line)]
         module.fail_json(
-            msg="inspecting or migrating the MLflow database failed: %s" % (last[-1] if last else "exit code %d" % rc),
+            msg="inspecting or migrating the MLflow database failed: %s"
+            % ((raised or lines)[-1] if lines else "exit code %d" % rc),
             rc=rc,
             stderr=to_native(err),
         )
