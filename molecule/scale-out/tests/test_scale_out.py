@@ -473,10 +473,15 @@ def rolling_restart():
     )
 
 
-def test_a_restart_a_stopped_run_left_pending_happens_on_the_next_run(apps):
+def test_pending_restarts_survive_a_roll_stopped_by_a_certificate_nginx_refuses(host, proxy, apps, url, cert):
     """A run that ends after the server role changed the configuration, before the roll (here: the server play
-    alone, as a run stopped by a failure or Ctrl-C ends): the restart each server needs stays recorded on the host,
-    and the next run (rolling_restart.yml alone) restarts both, one at a time."""
+    alone, as a run stopped by a failure or Ctrl-C ends): the restart each server needs stays recorded on the host.
+    The next run (rolling_restart.yml alone) restarts the first server, which comes up with a certificate for another
+    name (put there by hand: preflight never saw it). It answers /health locally, but nginx would refuse it: the roll
+    stops there with that server out of rotation, the second server is not touched and serves every request; both
+    keep their pending restart. With the right certificate back, the next roll restarts both, one at a time, on the
+    changed configuration."""
+    first, second = apps
     pids = main_pids(apps)
     changed = run_playbook(
         [
@@ -492,23 +497,7 @@ def test_a_restart_a_stopped_run_left_pending_happens_on_the_next_run(apps):
     assert main_pids(apps) == pids, "the server play restarted a server itself"
     for app in apps:
         assert app.file(MARKER).exists, app.backend.get_hostname()
-    result = rolling_restart()
-    assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
-    after = main_pids(apps)
-    for app in apps:
-        name = app.backend.get_hostname()
-        assert after[name] != pids[name], name + " did not restart"
-        assert not app.file(MARKER).exists, name
-        environ = app.check_output("cat /proc/%s/environ | tr '\\0' '\\n'", after[name])
-        assert "MLFLOW_ROLL_TEST=2" in environ.splitlines(), name
 
-
-def test_a_server_certificate_nginx_refuses_stops_the_roll_at_that_server(host, proxy, apps, url, cert):
-    """The first server restarts with a certificate for another name (put there by hand: preflight never saw it).
-    It answers /health locally, but nginx would refuse it: the roll stops there with that server out of rotation,
-    the second server is not touched and serves every request; both keep their pending restart. With the right
-    certificate back, the next roll completes."""
-    first, second = apps
     tls = "/etc/mlflow/tls"
     first.run_expect(
         [0], "cp -p %s/server.crt /root/server.crt.good && cp -p %s/server.key /root/server.key.good", tls, tls
@@ -520,9 +509,6 @@ def test_a_server_certificate_nginx_refuses_stops_the_roll_at_that_server(host, 
         tls,
         tls,
     )
-    for app in apps:
-        app.run_expect([0], "touch %s", MARKER)
-    pids = main_pids(apps)
     try:
         result = rolling_restart()
         assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
@@ -548,5 +534,10 @@ def test_a_server_certificate_nginx_refuses_stops_the_roll_at_that_server(host, 
     assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
     conf = proxy.file("/etc/nginx/nginx.conf").content_string
     assert " down;" not in conf, conf
+    after = main_pids(apps)
     for app in apps:
-        assert not app.file(MARKER).exists, app.backend.get_hostname()
+        name = app.backend.get_hostname()
+        assert after[name] != pids[name], name + " did not restart"
+        assert not app.file(MARKER).exists, name
+        environ = app.check_output("cat /proc/%s/environ | tr '\\0' '\\n'", after[name])
+        assert "MLFLOW_ROLL_TEST=2" in environ.splitlines(), name

@@ -173,15 +173,17 @@ def test_a_migration_is_refused_while_a_server_is_left_out_of_the_run(host, serv
 
 
 def test_a_failed_dump_starts_the_old_servers_again(host, servers, written):
-    """The dump before the migration fails (the backup directory is full: a 4 KiB tmpfs over it), after every
-    server stopped: nothing was migrated, so the servers start again on 2.20.3 and the run says so."""
+    """The site playbook's upgrade: the server play writes the new version's unit and files while 2.20.3 serves, then
+    the dump before the migration fails (the backup directory is full: a 4 KiB tmpfs over it), after every server
+    stopped: nothing was migrated, so the servers get back what they ran from and start again on 2.20.3, and the run
+    says so."""
     before = revisions(host)
     host.run_expect(
         [0], "mount -t tmpfs -o size=4k,mode=0700,uid=$(id -u postgres),gid=$(id -g postgres) full /var/backups/mlflow"
     )
     try:
         start_probe(host)
-        result = migrate({"mlflow_version": NEW})
+        result = site({"mlflow_version": NEW})
         outage, failed = stop_probe(host)
     finally:
         host.run("umount /var/backups/mlflow")
@@ -190,6 +192,9 @@ def test_a_failed_dump_starts_the_old_servers_again(host, servers, written):
     assert "failed before it changed any database" in messages, messages
     assert "No space left on device" in messages, messages
     assert revisions(host) == before
+    for name, server in servers.items():
+        assert OLD_PYTHON.replace("/python", "/mlflow server") in unit_of(server), name
+        assert not server.file("/etc/mlflow.pre-migration.tar").exists, name
     assert_the_old_version_serves(host, servers, written)
     report(
         "failed dump: servers stopped, dump failed, 2.20.3 serving again; /health through the proxy unanswered "
@@ -198,9 +203,9 @@ def test_a_failed_dump_starts_the_old_servers_again(host, servers, written):
 
 
 def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_them(host, servers, written):
-    """The tracking database migrates, then the auth migration fails (an event trigger refuses DDL there): the
-    servers stay stopped and the run names the pre-migration dumps and the restore command; that command brings
-    2.20.3 back with everything it wrote."""
+    """The site playbook's upgrade: the tracking database migrates, then the auth migration fails (an event trigger
+    refuses DDL there): the servers get back the unit and files of 2.20.3 but stay stopped, and the run names the
+    pre-migration dumps and the restore command; that command brings 2.20.3 back with everything it wrote."""
     before = revisions(host)
     sql(
         host,
@@ -210,7 +215,7 @@ def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_t
         db="mlflow_auth",
     )
     try:
-        result = migrate({"mlflow_version": NEW})
+        result = site({"mlflow_version": NEW})
     finally:
         sql(host, "DROP EVENT TRIGGER refuse_ddl; DROP FUNCTION refuse_ddl();", db="mlflow_auth")
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
@@ -220,6 +225,7 @@ def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_t
     assert revisions(host)[1] == before[1] and revisions(host)[0] != before[0]
     for name, server in servers.items():
         assert not server.service("mlflow").is_running, name
+        assert OLD_PYTHON.replace("/python", "/mlflow server") in unit_of(server), name
     options = message.split("mlops.mlflow.restore", 1)[1].split()
     dumps = dict(option.split("=", 1) for option in options if option.startswith("mlflow_restore_"))
     assert sorted(dumps) == ["mlflow_restore_auth_dump", "mlflow_restore_tracking_dump"], message
