@@ -203,25 +203,23 @@ def test_a_failed_dump_starts_the_old_servers_again(host, servers, written):
 
 
 def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_them(host, servers, written):
-    """The site playbook's upgrade: the tracking database migrates, then the auth migration fails (an event trigger
-    refuses DDL there): the servers get back the unit and files of 2.20.3 but stay stopped, and the run names the
-    pre-migration dumps and the restore command; that command brings 2.20.3 back with everything it wrote."""
+    """The site playbook's upgrade: the tracking database migrates, then the auth migration fails (the MLflow role's
+    sessions in that database are read-only): the servers get back the unit and files of 2.20.3 but stay stopped,
+    and the run names the pre-migration dumps and the restore command; that command brings 2.20.3 back with
+    everything it wrote."""
     before = revisions(host)
-    sql(
-        host,
-        "CREATE FUNCTION refuse_ddl() RETURNS event_trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'injected failure: DDL refused'; END $$; "
-        "CREATE EVENT TRIGGER refuse_ddl ON ddl_command_start EXECUTE FUNCTION refuse_ddl();",
-        db="mlflow_auth",
-    )
+    # Sessions of the MLflow role in the auth database are read-only: its migration fails at its first DDL. A setting
+    # of the role in that database, not in the database: the pre-migration dump does not carry it (an event trigger
+    # would be restored with the dump, and refused, as superuser-only, by the restore).
+    sql(host, "ALTER ROLE mlflow IN DATABASE mlflow_auth SET default_transaction_read_only = on", db="postgres")
     try:
         result = site({"mlflow_version": NEW})
     finally:
-        sql(host, "DROP EVENT TRIGGER refuse_ddl; DROP FUNCTION refuse_ddl();", db="mlflow_auth")
+        sql(host, "ALTER ROLE mlflow IN DATABASE mlflow_auth RESET default_transaction_read_only", db="postgres")
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
     message = " ".join(message for _, message in failed_tasks(result.stdout))
     assert "failed after it changed mlflow (%s -> " % before[0] in message, message
-    assert "injected failure: DDL refused" in message, message
+    assert "read-only transaction" in message, message
     assert revisions(host)[1] == before[1] and revisions(host)[0] != before[0]
     for name, server in servers.items():
         assert not server.service("mlflow").is_running, name
