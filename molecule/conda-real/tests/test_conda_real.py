@@ -4,7 +4,7 @@ Opt-in: scripts/test.sh adds this scenario when MLFLOW_TEST_REAL_CONDA=1 (or run
 ``scripts/test.sh molecule conda-real``). Needs github.com and conda.anaconda.org.
 """
 
-from conda_checks import CONDA_PREFIX, ENV_DIR, check_environment, check_mlflow_in_environment, role_run
+from conda_checks import CONDA_PREFIX, check_environment, check_mlflow_in_environment, env_dir, role_run
 from mlflow_checks import group_names
 
 testinfra_hosts = group_names("mlflow_server")
@@ -29,5 +29,5 @@ def test_pinned_mlflow_and_drivers_in_the_environment(host):
 def test_role_publishes_the_environment_dir(host):
     result = role_run(host)
     assert result.rc == 0, result.output
-    assert result.published_dir == ENV_DIR, result.output
+    assert result.published_dir == env_dir(host), result.output
     assert result.changed == 0, result.output

@@ -11,10 +11,10 @@ import os
 
 from conda_checks import (
     CONDA_PREFIX,
-    ENV_DIR,
     INSTALLER_DOWNLOAD,
     check_environment,
     check_mlflow_in_environment,
+    env_dir,
     role_run,
 )
 from mlflow_checks import group_names
@@ -48,7 +48,7 @@ def test_pinned_mlflow_and_drivers_in_the_environment(host):
 def test_role_publishes_the_environment_dir(host):
     result = role_run(host, checksum_from=STANDIN_SHA256)
     assert result.rc == 0, result.output
-    assert result.published_dir == ENV_DIR, result.output
+    assert result.published_dir == env_dir(host), result.output
     assert result.changed == 0, result.output
 
 

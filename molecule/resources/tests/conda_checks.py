@@ -19,24 +19,33 @@ def role_default(name):
 
 
 CONDA_PREFIX = role_default("mlflow_python_env_conda_prefix")
-# One environment per MLflow version: <prefix>/envs/<name>-<version>
-ENV_DIR = CONDA_PREFIX + "/envs/" + role_default("mlflow_python_env_conda_env_name") + "-" + pinned_mlflow_version()
-ENV_PYTHON = ENV_DIR + "/bin/python"
+# One environment per MLflow version and package set: <prefix>/envs/<name>-<version>-<8 hex digits>
+ENV_PREFIX = CONDA_PREFIX + "/envs/" + role_default("mlflow_python_env_conda_env_name") + "-" + pinned_mlflow_version()
+
+
+def env_dir(host):
+    """The one environment of the pinned MLflow version on host."""
+    found = host.check_output("ls -d %s-*/ 2>/dev/null || true", ENV_PREFIX).split()
+    assert len(found) == 1 and re.fullmatch(re.escape(ENV_PREFIX) + "-[0-9a-f]{8}/", found[0]), found
+    return found[0].rstrip("/")
+
+
 # Where the role downloads the installer (roles/python_env/tasks/conda.yml), on the test host.
 INSTALLER_DOWNLOAD = "/var/tmp/mlflow-conda-installer.sh"  # noqa: S108 - the role's path, checked, not used
 
 
 def check_environment(host):
     """The environment is a conda environment at <prefix>/envs/<name> with Python 3.11; returns its records."""
-    cmd = host.run("%s -c 'import sys; print(sys.prefix); print(sys.version)'", ENV_PYTHON)
+    directory = env_dir(host)
+    cmd = host.run("%s/bin/python -c 'import sys; print(sys.prefix); print(sys.version)'", directory)
     assert cmd.rc == 0, cmd.stderr
     prefix, version = cmd.stdout.splitlines()[:2]
-    assert prefix == ENV_DIR
+    assert prefix == directory
     assert version.startswith("3.11."), version
-    meta = host.file(ENV_DIR + "/conda-meta")
+    meta = host.file(directory + "/conda-meta")
     assert meta.is_directory
     records = [
-        json.loads(host.file(ENV_DIR + "/conda-meta/" + f).content_string)
+        json.loads(host.file(directory + "/conda-meta/" + f).content_string)
         for f in meta.listdir()
         if f.endswith(".json")
     ]
@@ -46,12 +55,13 @@ def check_environment(host):
 
 def check_mlflow_in_environment(host):
     code = "import mlflow, boto3, psycopg2, uvloop, sys\nprint(mlflow.__version__)\nprint(mlflow.__file__)\n"
-    cmd = host.run("env -i PATH=/usr/bin:/bin HOME=/tmp %s -c %s", ENV_PYTHON, code)
+    directory = env_dir(host)
+    cmd = host.run("env -i PATH=/usr/bin:/bin HOME=/tmp %s/bin/python -c %s", directory, code)
     assert cmd.rc == 0, cmd.stderr
     version, path = cmd.stdout.splitlines()[:2]
     assert version == pinned_mlflow_version()
-    assert path.startswith(ENV_DIR + "/lib/python3.11/site-packages/mlflow/"), path
-    cli = host.run("%s/bin/mlflow --version", ENV_DIR)
+    assert path.startswith(directory + "/lib/python3.11/site-packages/mlflow/"), path
+    cli = host.run("%s/bin/mlflow --version", directory)
     assert cli.rc == 0 and pinned_mlflow_version() in cli.stdout, cli.stdout + cli.stderr
 
 

@@ -34,6 +34,7 @@ from mlflow_checks import (
     http_response,
     http_status,
     is_presigned_request,
+    pinned_mlflow_version,
     private_key_lines,
     read_back,
     roundtrip_command,
@@ -402,10 +403,12 @@ def client_statuses(proxy, since_line):
 
 
 def test_a_config_change_rolls_through_the_servers_with_no_failed_request(host, proxy, apps, url, client_env):
-    """The site playbook with one server setting changed (an extra environment variable): each server leaves the
-    proxy's rotation, restarts, answers /health and comes back, one at a time. A client logs metrics and reads an
-    artifact through the proxy the whole time: not one request fails, and every answer the proxy sent it in the
-    meantime is a success (its access log), so no error was hidden by a retry.
+    """The site playbook with one server setting changed (an extra environment variable) and the package set changed
+    at the same MLflow version (httptools off): each server leaves the proxy's rotation, restarts, answers /health and
+    comes back, one at a time. A client logs metrics and reads an artifact through the proxy the whole time: not one
+    request fails, and every answer the proxy sent it in the meantime is a success (its access log), so no error was
+    hidden by a retry. The new package set is a new environment beside the one the servers ran: nothing in that one
+    changed while they ran from it, and each server now runs from the new one.
 
     The client retries once (MLflow's default is 7): with retries off, one artifact read of about 23000 requests in
     five clean-clone runs failed, its cause not recorded (roll_load.py now records it). The likely one: each drain and
@@ -414,6 +417,10 @@ def test_a_config_change_rolls_through_the_servers_with_no_failed_request(host, 
     here in the access log."""
     site = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "site.yml")
     pids = {app.backend.get_hostname(): app.check_output("systemctl show -p MainPID --value mlflow") for app in apps}
+    envs = {app.backend.get_hostname(): app.check_output("readlink -f /opt/mlflow/current") for app in apps}
+    for app in apps:
+        app.run_expect([0], "touch /root/before-roll")
+        app.run_expect([0], "%s/bin/python -c 'import httptools'", envs[app.backend.get_hostname()])
     since = access_log_length(proxy)
     out, stop = "/root/roll-load", "/root/roll-load.stop"
     host.run("rm -f %s", stop)
@@ -432,7 +439,7 @@ def test_a_config_change_rolls_through_the_servers_with_no_failed_request(host, 
         result = run_playbook(
             site,
             os.environ["MOLECULE_INVENTORY_FILE"],
-            extra_vars={"mlflow_server_extra_env": {"MLFLOW_ROLL_TEST": "1"}},
+            extra_vars={"mlflow_server_extra_env": {"MLFLOW_ROLL_TEST": "1"}, "mlflow_python_env_httptools": False},
             env={"ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOG_PATH": "/dev/null"},
             timeout=1200,
         )
@@ -450,6 +457,17 @@ def test_a_config_change_rolls_through_the_servers_with_no_failed_request(host, 
         name = app.backend.get_hostname()
         assert app.check_output("systemctl show -p MainPID --value mlflow") != pids[name], name + " did not restart"
         assert 'MLFLOW_ROLL_TEST="1"' in app.file("/etc/mlflow/mlflow.env").content_string
+        # the environment the server ran until its restart: untouched, and still there; the new one beside it
+        old, new = envs[name], app.check_output("readlink -f /opt/mlflow/current")
+        assert app.check_output("find %s -newer /root/before-roll -print -quit", old) == "", name + ": changed"
+        app.run_expect([0], "%s/bin/python -c 'import httptools'", old)
+        assert new != old and os.path.dirname(new) == os.path.dirname(old), (old, new)
+        assert re.fullmatch(r"mlflow-%s-[0-9a-f]{8}" % re.escape(pinned_mlflow_version()), os.path.basename(new)), new
+        app.run_expect([1], "%s/bin/python -c 'import httptools'", new)
+        cmdline = app.check_output(
+            "tr '\\0' ' ' < /proc/%s/cmdline", app.check_output("systemctl show -p MainPID --value mlflow")
+        )
+        assert cmdline.startswith(new + "/bin/"), cmdline
     assert load["failures"] == 0, load["errors"]
     assert load["requests"] > 20 and load["logged"] == load["steps"] - load["failures"], load
     statuses = client_statuses(proxy, since)

@@ -5,6 +5,7 @@ proxy's host and reach MLflow by the public name only (prepare.yml resolves it t
 
 import json
 import os
+import re
 import time
 
 import pytest
@@ -29,8 +30,7 @@ RESTORE = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playb
 MIGRATE = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks", "migrate.yml")
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 OLD, NEW = "2.20.3", pinned_mlflow_version()
-OLD_PYTHON = "/opt/mlflow/envs/mlflow-%s/bin/python" % OLD
-NEW_PYTHON = "/opt/mlflow/envs/mlflow-%s/bin/python" % NEW
+ENVS = "/opt/mlflow/envs"
 URL = "https://mlflow.upgrade.test"
 CERT = "/etc/nginx/mlflow-tls/mlflow.upgrade.test.crt"
 CLIENT_ENV = {"MLFLOW_TRACKING_SERVER_CERT_PATH": CERT}
@@ -39,7 +39,26 @@ JSON_RUN = {"ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOG_PATH": "/dev/null"}
 SERVERS = ["mlflow-up-aio", "mlflow-up-app2"]
 
 
-def data(host, *args, python=NEW_PYTHON):
+def env_of(host, version):
+    """The environment of MLflow <version> on host: mlflow-<version>-<8 hex digits of its package set>, one per
+    version in this scenario (its inventory sets one package set)."""
+    found = host.check_output("ls -d %s/mlflow-%s-*/ 2>/dev/null || true", ENVS, version).split()
+    assert len(found) == 1 and re.fullmatch(r"%s/mlflow-%s-[0-9a-f]{8}/" % (ENVS, re.escape(version)), found[0]), found
+    return found[0].rstrip("/")
+
+
+def python_of(host, version):
+    return env_of(host, version) + "/bin/python"
+
+
+def runs(server, version):
+    """The server's unit runs MLflow from an environment of <version>."""
+    pattern = r"ExecStart=%s/mlflow-%s-[0-9a-f]{8}/bin/mlflow server" % (ENVS, re.escape(version))
+    return re.search(pattern, unit_of(server)) is not None
+
+
+def data(host, *args, python=None):
+    python = python or python_of(host, NEW)
     return run_env_script(host, DATA, *args, what="upgrade_data.py %s" % args[0], python=python, env=CLIENT_ENV)
 
 
@@ -75,15 +94,15 @@ def test_the_old_version_runs_from_its_constraints_file(host, servers):
     """Each server runs MLflow 2.20.3 from its own versioned venv, installed exactly as the shipped constraints
     file pins it (SQLAlchemy below 2.1, which 2.20.3's server needs)."""
     for name, server in servers.items():
-        assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % OLD in unit_of(server), name
+        assert runs(server, OLD), name
         pinned = dict(
             line.split("==")
-            for line in server.file(OLD_PYTHON.replace("/bin/python", ".constraints.txt")).content_string.splitlines()
+            for line in server.file(env_of(server, OLD) + ".constraints.txt").content_string.splitlines()
             if "==" in line
         )
         frozen = dict(
             line.lower().replace("_", "-").split("==")
-            for line in server.check_output("%s -m pip freeze --all", OLD_PYTHON).splitlines()
+            for line in server.check_output("%s -m pip freeze --all", python_of(server, OLD)).splitlines()
             if "==" in line
         )
         assert frozen["mlflow"] == OLD and frozen["sqlalchemy"].startswith("2.0."), name
@@ -95,7 +114,7 @@ def test_the_old_version_runs_from_its_constraints_file(host, servers):
 
 @pytest.fixture(scope="module")
 def written(host):
-    return data(host, "write", URL, python=OLD_PYTHON)
+    return data(host, "write", URL, python=python_of(host, OLD))
 
 
 def test_a_2_20_3_client_writes_runs_models_and_users(written):
@@ -106,7 +125,7 @@ def test_the_upgrade_is_refused_while_mlflow_would_drop_a_no_permissions_grant(h
     """dave may not see the experiment (NO_PERMISSIONS): MLflow 3's auth migration would drop that grant and give
     him READ. The migration (playbooks/migrate.yml, which the site playbook imports; alone here, to save the other
     plays' time) stops before anything the servers run changes, naming the grant and the variable."""
-    data(host, "deny", URL, "grant", python=OLD_PYTHON)
+    data(host, "deny", URL, "grant", python=python_of(host, OLD))
     revision = sql(host, "SELECT version_num FROM alembic_version")
     result = migrate({"mlflow_version": NEW})
     try:
@@ -116,19 +135,19 @@ def test_the_upgrade_is_refused_while_mlflow_would_drop_a_no_permissions_grant(h
         assert "mlflow_auth_dropped_permissions" in messages, messages
         assert sql(host, "SELECT version_num FROM alembic_version") == revision
         for name, server in servers.items():
-            assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % OLD in unit_of(server), name
+            assert runs(server, OLD), name
             assert server.service("mlflow").is_running, name
     finally:
-        data(host, "deny", URL, "revoke", python=OLD_PYTHON)
+        data(host, "deny", URL, "revoke", python=python_of(host, OLD))
 
 
 def assert_the_old_version_serves(host, servers, written):
     """Both servers run 2.20.3 from its environment again, and the 2.20.3 client reads what it wrote through the
     proxy."""
     for name, server in servers.items():
-        assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % OLD in unit_of(server), name
+        assert runs(server, OLD), name
         assert server.service("mlflow").is_running, name
-    back = data(host, "check", URL, python=OLD_PYTHON)
+    back = data(host, "check", URL, python=python_of(host, OLD))
     assert back["run_id"] == written["run_id"] and back["sha256"] == written["sha256"]
     assert back["predictions"] == written["predictions"]
 
@@ -193,7 +212,7 @@ def test_a_failed_dump_starts_the_old_servers_again(host, servers, written):
     assert "No space left on device" in messages, messages
     assert revisions(host) == before
     for name, server in servers.items():
-        assert OLD_PYTHON.replace("/python", "/mlflow server") in unit_of(server), name
+        assert runs(server, OLD), name
         assert not server.file("/etc/mlflow.pre-migration.tar").exists, name
     assert_the_old_version_serves(host, servers, written)
     report(
@@ -223,7 +242,7 @@ def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_t
     assert revisions(host)[1] == before[1] and revisions(host)[0] != before[0]
     for name, server in servers.items():
         assert not server.service("mlflow").is_running, name
-        assert OLD_PYTHON.replace("/python", "/mlflow server") in unit_of(server), name
+        assert runs(server, OLD), name
     options = message.split("mlops.mlflow.restore", 1)[1].split()
     dumps = dict(option.split("=", 1) for option in options if option.startswith("mlflow_restore_"))
     assert sorted(dumps) == ["mlflow_restore_auth_dump", "mlflow_restore_tracking_dump"], message
@@ -260,11 +279,11 @@ def test_the_site_playbook_upgrades_both_servers(upgraded, servers):
     result, _outage = upgraded
     assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
     for name, server in servers.items():
-        assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % NEW in unit_of(server), name
-        assert server.file("/opt/mlflow/current").linked_to == "/opt/mlflow/envs/mlflow-%s" % NEW, name
+        assert runs(server, NEW), name
+        assert server.file("/opt/mlflow/current").linked_to == env_of(server, NEW), name
         assert server.file("/etc/mlflow/mlflow-version").content_string.strip() == NEW, name
         # the previous environment stays until the next version change (a way back with the dump)
-        assert server.file(OLD_PYTHON).exists, name
+        assert server.file(python_of(server, OLD)).exists, name
 
 
 def test_both_databases_were_dumped_before_the_migration(host, upgraded):
@@ -306,7 +325,7 @@ def test_a_downgrade_is_refused_before_anything_changes(host, upgraded, servers)
     messages = " ".join(message for _, message in failed_tasks(result.stdout))
     assert "mlflow_version %s is older than MLflow %s" % (OLD, NEW) in messages, messages
     for name, server in servers.items():
-        assert "/opt/mlflow/envs/mlflow-%s/bin/mlflow server" % NEW in unit_of(server), name
+        assert runs(server, NEW), name
 
 
 # Python lines that read the admin's login from root's MLflow credentials file into `auth` (a header dict).
@@ -473,5 +492,5 @@ def test_a_rollback_brings_2_20_3_back_with_the_pre_upgrade_data(host, servers, 
     assert result.returncode == 0, failed_tasks(result.stdout) or result.stderr[-3000:]
     assert_the_old_version_serves(host, servers, written)
     for name, server in servers.items():
-        assert server.file("/opt/mlflow/current").linked_to == "/opt/mlflow/envs/mlflow-%s" % OLD, name
+        assert server.file("/opt/mlflow/current").linked_to == env_of(server, OLD), name
     report("rollback %s -> %s: restore.yml + site playbook %.0f s" % (NEW, OLD, took))
