@@ -69,6 +69,25 @@ def test_environments_of_other_versions_are_removed_and_others_kept(host):
     host.run_expect([0], "rm -rf %s %s", *others)
 
 
+def test_an_environment_a_running_process_uses_stays_until_it_ends(host):
+    """A server a roll has not restarted yet runs from its old environment (here a process started from the directory
+    of an older environment, no link pointing at it): the cleanup keeps that environment while the process runs, and
+    removes it at the next run once the process is gone."""
+    used = CONDA_PREFIX + "/envs/mlflow-2.20.3-0123abcd"
+    host.run_expect([0], "mkdir -p %s/bin && cp /bin/sleep %s/bin/python", used, used)
+    host.run_expect([0], "systemd-run --unit=conda-env-user --collect %s/bin/python 600", used)
+    try:
+        result = role_run(host, checksum_from=STANDIN_SHA256)
+        assert result.rc == 0, result.output
+        assert host.file(used + "/bin/python").exists, result.output
+    finally:
+        host.run("systemctl stop conda-env-user")
+    result = role_run(host, checksum_from=STANDIN_SHA256)
+    assert result.rc == 0, result.output
+    assert not host.file(used).exists, result.output
+    check_mlflow_in_environment(host)
+
+
 def test_wrong_installer_checksum_fails_before_running_it(host):
     prefix = "/opt/conda-wrong-checksum"
     result = role_run(host, checksum="sha256:" + "0" * 64, prefix=prefix)
