@@ -210,8 +210,8 @@ case "$stage" in
   all)
     run lint lint
     run build build
-    # checks run beside the molecule lanes, at nice 10: the lanes leave a core partly idle while containers
-    # start, services come up and tests wait, and the checks take that time instead of 15 minutes of their own
+    # checks run beside the molecule lanes, at nice 10, and take what the lanes leave idle (their tails, tests'
+    # waits); the machine is CPU-bound all along, so this moves their work more than it removes it
     # (docs/testing.md, Durations). Their output is printed when both are done.
     CHECKS="$MLFLOW_REPO/.cache/checks"
     rm -rf "$CHECKS" && mkdir -p "$CHECKS"
