@@ -71,21 +71,33 @@ build_bare() {  # build_bare PLATFORM
   echo "image $image built from $base"
 }
 
-build_ready() {  # build_ready PLATFORM: inputs are the bare image, the bake script and the wheelhouse's requirements
+build_ready() {  # build_ready PLATFORM: inputs are the bare image, the bake script and playbook, the wheelhouse's
+  # requirements and what names and fills an environment (the python_env role's defaults, vars and constraints files)
   local image="mlops-mlflow-test:$1" ready="mlops-mlflow-test:$1-ready" req mlflow_req hash name t0=$SECONDS
   req="$here/tests/wheelhouse-requirements.txt"
   mlflow_req=$(grep -E '^mlflow==' "$req")
   local constraints="$here/roles/python_env/files/constraints/${mlflow_req/==/-}.txt"
   local packages; read -ra packages <<<"$(python "$here/tests/images/packages.py" "$vars")"
-  hash=$(echo "$(docker image inspect -f '{{ .Id }}' "$image") ${packages[*]} $(inputs_hash "$here/tests/images/bake.sh" "$req" "$constraints")" \
-    | sha256sum | cut -c1-16)
+  hash=$(echo "$(docker image inspect -f '{{ .Id }}' "$image") ${packages[*]} $(inputs_hash "$here/tests/images/bake.sh" \
+    "$here/tests/images/environments.yml" "$req" "$here"/tests/wheelhouse-requirements-mlflow-*.txt \
+    "$here"/roles/python_env/{defaults,vars}/*.yml "$here"/roles/python_env/files/constraints/*.txt \
+    "$here/roles/_common/defaults/main.yml")" | sha256sum | cut -c1-16)
   if current "$ready" "$hash"; then echo "image $ready current"; return 0; fi
   name="mlops-mlflow-bake-$1-$$"
   docker rm -f "$name" >/dev/null 2>&1 || true
-  docker run --name "$name" -v "$MLFLOW_WHEELHOUSE:/opt/wheelhouse:ro" -v "$MLFLOW_APT_CACHE:/var/cache/apt/archives" \
-    -v "$here/tests/images/bake.sh:/usr/local/sbin/mlops-bake:ro" -v "$constraints:/opt/mlflow-constraints.txt:ro" "$image" /usr/local/sbin/mlops-bake "$mlflow_req" "${packages[@]}"
+  docker run -d --name "$name" -v "$MLFLOW_WHEELHOUSE:/opt/wheelhouse:ro" -v "$MLFLOW_APT_CACHE:/var/cache/apt/archives" \
+    -v "$here/tests/images/bake.sh:/usr/local/sbin/mlops-bake:ro" -v "$constraints:/opt/mlflow-constraints.txt:ro" \
+    "$image" sleep infinity >/dev/null
+  docker exec "$name" /usr/local/sbin/mlops-bake "$mlflow_req" "${packages[@]}"
+  # the MLflow environments, by the python_env role (Ansible's own strategy and docker connection)
+  ANSIBLE_COLLECTIONS_PATH="$here/.cache/collections" ANSIBLE_STDOUT_CALLBACK=ansible.builtin.minimal \
+    ANSIBLE_HOME="$work/ansible" ANSIBLE_LOG_PATH="$work/bake-$1.log" \
+    ansible-playbook -i "$name," -c community.docker.docker -e mlflow_test_platform="$1" \
+    "$here/tests/images/environments.yml" >"$work/bake-$1.out" 2>&1 \
+    || { tail -40 "$work/bake-$1.out" >&2; docker rm -f "$name" >/dev/null; return 1; }
+  docker exec "$name" sh -c 'apt-get clean && rm -rf /var/lib/apt/lists/* /root/.cache /root/.ansible /tmp/*'
   docker commit --change 'CMD ["/lib/systemd/systemd"]' --change "LABEL mlops.inputs=$hash" "$name" "$ready" >/dev/null
-  docker rm "$name" >/dev/null
+  docker rm -f "$name" >/dev/null
   echo "image $ready built in $((SECONDS - t0)) s ($(docker image inspect -f '{{ .Size }}' "$ready" | numfmt --to=iec))"
 }
 

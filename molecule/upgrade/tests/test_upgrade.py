@@ -15,6 +15,7 @@ from mlflow_checks import (
     bucket_objects,
     copy_script,
     env_command,
+    environment_of,
     failed_tasks,
     longest_outage,
     pinned_mlflow_version,
@@ -40,11 +41,7 @@ SERVERS = ["mlflow-up-aio", "mlflow-up-app2"]
 
 
 def env_of(host, version):
-    """The environment of MLflow <version> on host: mlflow-<version>-<8 hex digits of its package set>, one per
-    version in this scenario (its inventory sets one package set)."""
-    found = host.check_output("ls -d %s/mlflow-%s-*/ 2>/dev/null || true", ENVS, version).split()
-    assert len(found) == 1 and re.fullmatch(r"%s/mlflow-%s-[0-9a-f]{8}/" % (ENVS, re.escape(version)), found[0]), found
-    return found[0].rstrip("/")
+    return environment_of(host, ENVS + "/mlflow", version)
 
 
 def python_of(host, version):
@@ -172,8 +169,15 @@ def start_probe(host):
     )
 
 
-def stop_probe(host):
-    """(longest outage in s, failed probes) since start_probe."""
+def stop_probe(host, wait=180):
+    """(longest outage in s, failed probes) since start_probe, once the proxy answers again (up to wait s): a run may
+    end before its servers serve through the proxy, and the outage lasts until they do."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        last = host.run("tail -n 1 /root/probe.log").stdout.split()
+        if last[1:] == ["200"]:
+            break
+        time.sleep(0.5)
     host.run("touch /root/probe.stop")
     time.sleep(0.5)
     return longest_outage(host.file("/root/probe.log").content_string)
