@@ -264,6 +264,44 @@ def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_t
     )
 
 
+def test_a_new_version_that_does_not_start_stops_every_server_and_names_the_restore(host, servers, written):
+    """The site playbook's upgrade: both databases migrate, then MLflow 3 does not start on the first server (its
+    environment's `mlflow` program is not executable, so systemd cannot run the unit): the run stops every server,
+    the one systemd would restart included (it would come back on 2.20.3's files over the migrated schema), puts
+    back 2.20.3's files and names the restore command, which brings 2.20.3 back with everything it wrote.
+    mlflow_server_health_timeout 20 s (default 180) keeps the wait for an answer that cannot come short."""
+    before = revisions(host)
+    programs = {name: env_of(server, NEW) + "/bin/mlflow" for name, server in servers.items()}
+    for name, server in servers.items():
+        server.run_expect([0], "chmod 0644 %s", programs[name])
+    try:
+        result = site({"mlflow_version": NEW, "mlflow_server_health_timeout": 20})
+        time.sleep(8)  # longer than the unit's RestartSec: a unit left to systemd would have started again
+        for name, server in servers.items():
+            assert not server.service("mlflow").is_running, name
+            assert runs(server, OLD), name
+    finally:
+        for name, server in servers.items():
+            server.run_expect([0], "chmod 0755 %s", programs[name])
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+    message = " ".join(message for _, message in failed_tasks(result.stdout))
+    assert "failed after it changed mlflow (%s -> " % before[0] in message, message
+    assert "mlflow_auth (%s -> " % before[1] in message, message
+    assert "/health" in message, message
+    options = message.split("mlops.mlflow.restore", 1)[1].split()
+    dumps = dict(option.split("=", 1) for option in options if option.startswith("mlflow_restore_"))
+    assert sorted(dumps) == ["mlflow_restore_auth_dump", "mlflow_restore_tracking_dump"], message
+    started = time.monotonic()
+    restored = run_playbook(RESTORE, INVENTORY, extra_vars=dumps, env=JSON_RUN, timeout=900)
+    took = time.monotonic() - started
+    assert restored.returncode == 0, failed_tasks(restored.stdout) or restored.stderr[-3000:]
+    assert revisions(host) == before
+    assert_the_old_version_serves(host, servers, written)
+    report(
+        "new version does not start: servers stopped, the named restore command served 2.20.3 again in %.0f s" % took
+    )
+
+
 @pytest.fixture(scope="module")
 def upgraded(host, written):
     """The site playbook with the default mlflow_version, while a probe asks /health through the proxy."""
