@@ -265,15 +265,16 @@ def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_t
 
 
 def test_a_new_version_that_does_not_start_stops_every_server_and_names_the_restore(host, servers, written):
-    """The site playbook's upgrade: both databases migrate, then MLflow 3 does not start on the first server (its
-    environment's `mlflow` program is not executable, so systemd cannot run the unit): the run stops every server,
-    the one systemd would restart included (it would come back on 2.20.3's files over the migrated schema), puts
-    back 2.20.3's files and names the restore command, which brings 2.20.3 back with everything it wrote.
-    mlflow_server_health_timeout 20 s (default 180) keeps the wait for an answer that cannot come short."""
+    """The site playbook's upgrade: both databases migrate, then MLflow 3 does not start on the first server (uvicorn,
+    which `mlflow server` runs, is missing from its environment; the migration does not use it, and the unit passes
+    systemd's checks): the run stops every server, the one systemd would restart included (it would come back on
+    2.20.3's files over the migrated schema), puts back 2.20.3's files and names the restore command, which brings
+    2.20.3 back with everything it wrote. mlflow_server_health_timeout 20 s (default 180) keeps the wait for an answer
+    that cannot come short."""
     before = revisions(host)
-    programs = {name: env_of(server, NEW) + "/bin/mlflow" for name, server in servers.items()}
+    uvicorn = {name: env_of(server, NEW) + "/lib/python3.11/site-packages/uvicorn" for name, server in servers.items()}
     for name, server in servers.items():
-        server.run_expect([0], "chmod 0644 %s", programs[name])
+        server.run_expect([0], "mv %s /root/uvicorn.moved", uvicorn[name])
     try:
         result = site({"mlflow_version": NEW, "mlflow_server_health_timeout": 20})
         time.sleep(8)  # longer than the unit's RestartSec: a unit left to systemd would have started again
@@ -282,7 +283,7 @@ def test_a_new_version_that_does_not_start_stops_every_server_and_names_the_rest
             assert runs(server, OLD), name
     finally:
         for name, server in servers.items():
-            server.run_expect([0], "chmod 0755 %s", programs[name])
+            server.run_expect([0], "mv /root/uvicorn.moved %s", uvicorn[name])
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
     message = " ".join(message for _, message in failed_tasks(result.stdout))
     assert "failed after it changed mlflow (%s -> " % before[0] in message, message
