@@ -149,6 +149,21 @@ def assert_the_old_version_serves(host, servers, written):
     assert back["predictions"] == written["predictions"]
 
 
+def restore_as_named(host, servers, written, message, before):
+    """Runs the restore command a failed upgrade named in its message (its dump options), then checks that both
+    databases are back at the revisions before and that 2.20.3 serves what it wrote. Returns (seconds, dumps)."""
+    options = message.split("mlops.mlflow.restore", 1)[1].split()
+    dumps = dict(option.split("=", 1) for option in options if option.startswith("mlflow_restore_"))
+    assert sorted(dumps) == ["mlflow_restore_auth_dump", "mlflow_restore_tracking_dump"], message
+    started = time.monotonic()
+    restored = run_playbook(RESTORE, INVENTORY, extra_vars=dumps, env=JSON_RUN, timeout=900)
+    took = time.monotonic() - started
+    assert restored.returncode == 0, failed_tasks(restored.stdout) or restored.stderr[-3000:]
+    assert revisions(host) == before
+    assert_the_old_version_serves(host, servers, written)
+    return took, dumps
+
+
 def revisions(host):
     """The tracking and auth schema revisions. MLflow before 3.6 keeps the auth revision in alembic_version (3.6 and
     later in alembic_version_auth, stamped over a legacy database at its first start)."""
@@ -247,17 +262,9 @@ def test_a_failed_migration_stops_with_the_dumps_and_the_command_that_restores_t
     for name, server in servers.items():
         assert not server.service("mlflow").is_running, name
         assert runs(server, OLD), name
-    options = message.split("mlops.mlflow.restore", 1)[1].split()
-    dumps = dict(option.split("=", 1) for option in options if option.startswith("mlflow_restore_"))
-    assert sorted(dumps) == ["mlflow_restore_auth_dump", "mlflow_restore_tracking_dump"], message
+    took, dumps = restore_as_named(host, servers, written, message, before)
     for path in dumps.values():
         assert "-pre-migration-" in path and host.file(path).mode == 0o600, path
-    started = time.monotonic()
-    restored = run_playbook(RESTORE, INVENTORY, extra_vars=dumps, env=JSON_RUN, timeout=900)
-    took = time.monotonic() - started
-    assert restored.returncode == 0, failed_tasks(restored.stdout) or restored.stderr[-3000:]
-    assert revisions(host) == before
-    assert_the_old_version_serves(host, servers, written)
     report(
         "failed migration: tracking migrated, auth refused; the named restore command served 2.20.3 again "
         "in %.0f s" % took
@@ -289,15 +296,7 @@ def test_a_new_version_that_does_not_start_stops_every_server_and_names_the_rest
     assert "failed after it changed mlflow (%s -> " % before[0] in message, message
     assert "mlflow_auth (%s -> " % before[1] in message, message
     assert "/health" in message, message
-    options = message.split("mlops.mlflow.restore", 1)[1].split()
-    dumps = dict(option.split("=", 1) for option in options if option.startswith("mlflow_restore_"))
-    assert sorted(dumps) == ["mlflow_restore_auth_dump", "mlflow_restore_tracking_dump"], message
-    started = time.monotonic()
-    restored = run_playbook(RESTORE, INVENTORY, extra_vars=dumps, env=JSON_RUN, timeout=900)
-    took = time.monotonic() - started
-    assert restored.returncode == 0, failed_tasks(restored.stdout) or restored.stderr[-3000:]
-    assert revisions(host) == before
-    assert_the_old_version_serves(host, servers, written)
+    took, _dumps = restore_as_named(host, servers, written, message, before)
     report(
         "new version does not start: servers stopped, the named restore command served 2.20.3 again in %.0f s" % took
     )
